@@ -1,0 +1,95 @@
+"""The value a flag holds, and the interface every flag provider satisfies.
+
+A provider keeps the current flags in memory and answers ``mode_for`` without I/O, so the
+router can ask it on every call. Management calls (``set``, ``get``, ``list``, ``history``)
+may do I/O and may raise; ``mode_for`` never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+Mode = Literal["legacy", "shadow", "live", "async"]
+MODES: tuple[Mode, ...] = ("legacy", "shadow", "live", "async")
+SAFE_MODE: Mode = "legacy"
+
+
+class FlagError(ValueError):
+    """A flag change was rejected: unknown domain or mode, percent out of range, and so on."""
+
+
+@dataclass(frozen=True, slots=True)
+class FlagState:
+    """One domain's flag: its mode, the percent of entity keys that get it, and the services."""
+
+    domain: str
+    mode: Mode = SAFE_MODE
+    percent: int = 100
+    services: frozenset[str] | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FlagChange:
+    """One row of the flag audit log."""
+
+    id: int
+    domain: str
+    mode: Mode
+    percent: int
+    services: tuple[str, ...] | None
+    reason: str
+    actor: str
+    changed_at: datetime
+    previous_mode: Mode | None = None
+    forced: bool = False
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+@runtime_checkable
+class FlagProvider(Protocol):
+    """What the router and the composition root need from a source of flags."""
+
+    name: str
+
+    def mode_for(self, domain: str, key: str | None, service: str | None) -> Mode:
+        """The mode for one call; in memory, never raises, ``legacy`` when unsure."""
+        ...
+
+    async def start(self) -> None:
+        """Load the flags and begin following changes."""
+        ...
+
+    async def close(self) -> None:
+        """Stop following changes and release connections."""
+        ...
+
+    async def set(
+        self,
+        domain: str,
+        mode: str,
+        *,
+        percent: int = 100,
+        services: Sequence[str] | None = None,
+        reason: str,
+        actor: str,
+    ) -> FlagState:
+        """Change a domain's flag, or raise ``FlagError`` and change nothing."""
+        ...
+
+    async def get(self, domain: str) -> FlagState:
+        """The flag of one domain as the provider last knew it."""
+        ...
+
+    async def list(self) -> list[FlagState]:
+        """Every known domain's flag."""
+        ...
+
+    async def history(self, domain: str | None = None, limit: int = 100) -> list[FlagChange]:
+        """The audit log, newest first."""
+        ...
