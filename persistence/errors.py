@@ -1,0 +1,32 @@
+"""The one exception tree both persistence paths raise.
+
+::
+
+    PersistenceError
+    ├── ValidationError (also a ValueError)   bad input; nothing was written
+    ├── NotFoundError                         a write named an entity that does not exist
+    └── DatabaseError                         the database or driver failed
+
+Driver exceptions (psycopg2, asyncpg, SQLAlchemy) are translated at the boundary of each path
+with ``raise … from exc``, so callers catch the same classes whichever path served them.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DatabaseError", "NotFoundError", "PersistenceError", "ValidationError"]
+
+
+class PersistenceError(Exception):
+    """Base of every error a persistence path raises."""
+
+
+class ValidationError(PersistenceError, ValueError):
+    """The input was rejected before anything was written."""
+
+
+class NotFoundError(PersistenceError):
+    """A write named an entity that does not exist."""
+
+
+class DatabaseError(PersistenceError):
+    """The database or its driver failed; the operation may be retried."""
