@@ -1,0 +1,77 @@
+"""The ``dualpath`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from app.settings import Settings
+
+app = typer.Typer(
+    name="dualpath",
+    help="Feature-flagged, dual-path persistence with shadow comparison.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+
+def database_url() -> str:
+    """The configured database URL; starts the embedded server when DATABASE_URL is unset."""
+    from app.database import resolve_database_url
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        fail(str(exc))
+    return resolve_database_url(settings)
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print ``message`` to stderr and exit with ``code``."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply the Alembic migrations.
+
+    Example: dualpath db upgrade
+    """
+    from persistence.migrate import upgrade
+
+    url = database_url()
+    upgrade(url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@app.command()
+def seed(
+    players: int = typer.Option(1000, "--players", min=0, help="Number of players."),
+    seed_value: int = typer.Option(0, "--seed", help="Random seed; the same seed, the same world."),
+    replace: bool = typer.Option(False, "--replace", help="Clear an existing world first."),
+) -> None:
+    """Create the demo world: zones, 100+ rooms with exits, professions, players, items.
+
+    Example: dualpath seed --players 1000 --seed 42
+    """
+    from persistence.seed import SeedRefused, seed_world
+
+    try:
+        summary = seed_world(database_url(), players=players, seed=seed_value, replace=replace)
+    except SeedRefused as exc:
+        fail(str(exc))
+    typer.echo(summary.describe())
+
+
+def main() -> None:
+    """Entry point of the ``dualpath`` console script."""
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
