@@ -7,6 +7,7 @@ may do I/O and may raise; ``mode_for`` never raises.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +22,10 @@ class FlagError(ValueError):
     """A flag change was rejected: unknown domain or mode, percent out of range, and so on."""
 
 
+class FlagSourceUnavailable(RuntimeError):
+    """The source of flags (database, Unleash) could not be reached for a management call."""
+
+
 @dataclass(frozen=True, slots=True)
 class FlagState:
     """One domain's flag: its mode, the percent of entity keys that get it, and the services."""
@@ -32,6 +37,28 @@ class FlagState:
     updated_at: datetime | None = None
     updated_by: str | None = None
     reason: str | None = None
+    group_id: str | None = None
+    stickiness: str = "default"
+
+    @property
+    def flag_name(self) -> str:
+        """The flag's name outside dualpath, as in Unleash: ``dualpath.<domain>``."""
+        return flag_name(self.domain)
+
+    def same_decision(self, other: FlagState) -> bool:
+        """True when both states route every call the same way, whatever their metadata."""
+        return (self.mode, self.percent, self.services, self.group_id, self.stickiness) == (
+            other.mode,
+            other.percent,
+            other.services,
+            other.group_id,
+            other.stickiness,
+        )
+
+
+def flag_name(domain: str) -> str:
+    """The flag that steers ``domain``: ``dualpath.<domain>``."""
+    return f"dualpath.{domain}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +117,8 @@ class FlagProvider(Protocol):
         """Every known domain's flag."""
         ...
 
-    async def history(self, domain: str | None = None, limit: int = 100) -> list[FlagChange]:
+    async def history(
+        self, domain: str | None = None, limit: int = 100
+    ) -> builtins.list[FlagChange]:
         """The audit log, newest first."""
         ...
