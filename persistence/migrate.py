@@ -25,10 +25,10 @@ def upgrade(url: str, revision: str = "head") -> None:
 
 def current(url: str) -> str | None:
     """The revision the database is at, or None before the first migration."""
+    from alembic.runtime.migration import MigrationContext
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
-    from alembic.runtime.migration import MigrationContext
     from persistence.urls import sqlalchemy_url
 
     engine = create_engine(sqlalchemy_url(url, driver="psycopg2"), poolclass=NullPool)

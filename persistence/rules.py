@@ -147,9 +147,7 @@ def clamp_stat(field_name: str, value: int) -> int:
     return max(low, min(high, value))
 
 
-def stat_events(
-    player_id: UUID, field_name: str, old: int, new: int, reason: str
-) -> list[object]:
+def stat_events(player_id: UUID, field_name: str, old: int, new: int, reason: str) -> list[object]:
     """The event a stat change publishes, if the value moved."""
     return [] if old == new else [StatChanged(player_id, field_name, old, new, reason)]
 

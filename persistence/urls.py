@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 def sqlalchemy_url(url: str, *, driver: str) -> str:
     """``postgresql://…`` as ``postgresql+<driver>://…`` for SQLAlchemy."""
     scheme, sep, rest = url.partition("://")
-    if not sep or scheme not in ("postgresql", "postgres") and "+" not in scheme:
+    if not sep or scheme.split("+")[0] not in ("postgresql", "postgres"):
         raise ValueError(f"not a postgresql:// URL: {url!r}")
     return f"postgresql+{driver}://{rest}"
 

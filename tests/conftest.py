@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import psycopg2
 import pytest
 
-ADMIN_URL = os.environ.get("DUALPATH_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ADMIN_URL = os.environ.get(
+    "DUALPATH_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _admin_execute(sql: str) -> None:
