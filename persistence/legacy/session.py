@@ -1,0 +1,137 @@
+"""How one call touches the database: a Session per call, run alone or in a unit of work.
+
+A call's work is a function of a ``Session`` (a dict-row cursor plus the events the call
+produces). Alone, it runs in its own transaction on a pooled connection, committed at the end
+of the call; its events are returned for publishing after commit. Inside a ``LegacyUnitOfWork``
+it runs on the unit of work's connection, does not commit, and its events join the unit of
+work's, published on ``commit()`` and dropped on rollback.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg2
+import structlog
+
+from persistence.errors import DatabaseError
+from persistence.events import EventBus
+from persistence.legacy.pool import Connection
+from persistence.legacy.translate import translate_error
+
+__all__ = ["LegacyUnitOfWork", "Row", "Session", "Work", "run_alone"]
+
+T = TypeVar("T")
+Row = dict[str, Any]
+Work = Callable[["Session"], T]
+
+
+class Session:
+    """One call's cursor and the events it will publish once its transaction commits."""
+
+    __slots__ = ("cursor", "events")
+
+    def __init__(self, cursor: Any) -> None:
+        self.cursor = cursor
+        self.events: list[object] = []
+
+    def one(self, query: Any, params: Any = None) -> Row | None:
+        """The first row of ``query``, or None."""
+        self.cursor.execute(query, params)
+        row = self.cursor.fetchone()
+        return dict(row) if row is not None else None
+
+    def row(self, query: Any, params: Any = None) -> Row:
+        """The row a statement always returns (``INSERT … RETURNING``, say)."""
+        row = self.one(query, params)
+        if row is None:
+            raise DatabaseError("the statement returned no row")
+        return row
+
+    def all(self, query: Any, params: Any = None) -> list[Row]:
+        """Every row of ``query``."""
+        self.cursor.execute(query, params)
+        return [dict(row) for row in self.cursor.fetchall()]
+
+    def emit(self, events: list[object]) -> None:
+        """Queue ``events`` for publishing after commit."""
+        self.events.extend(events)
+
+
+def run_alone(conn: Connection, work: Work[T]) -> tuple[T, list[object]]:
+    """Run ``work`` in its own transaction on ``conn``; commit, or roll back and translate."""
+    try:
+        with conn.cursor() as cursor:
+            session = Session(cursor)
+            result = work(session)
+        conn.commit()
+    except psycopg2.Error as exc:
+        _rollback_quietly(conn)
+        raise translate_error(exc) from exc
+    except BaseException:
+        _rollback_quietly(conn)
+        raise
+    return result, session.events
+
+
+class LegacyUnitOfWork:
+    """A caller-owned transaction on one connection: rolls back on exit unless committed.
+
+    ``commit()`` commits and publishes the collected events; ``rollback()`` drops them. After
+    either, the unit of work may be used again for a new transaction. A call that fails inside
+    it leaves the transaction to the caller, who should roll back.
+    """
+
+    def __init__(self, conn: Connection, event_bus: EventBus) -> None:
+        self.events: list[object] = []
+        self._conn = conn
+        self._event_bus = event_bus
+        self._lock = threading.RLock()
+
+    def run(self, work: Work[T]) -> T:
+        """Run ``work`` in this transaction without committing; keep its events."""
+        with self._lock:
+            try:
+                with self._conn.cursor() as cursor:
+                    session = Session(cursor)
+                    result = work(session)
+            except psycopg2.Error as exc:
+                raise translate_error(exc) from exc
+            self.events.extend(session.events)
+            return result
+
+    def commit(self) -> None:
+        """Commit the work so far, then publish its events."""
+        with self._lock:
+            try:
+                self._conn.commit()
+            except psycopg2.Error as exc:
+                self.events.clear()
+                raise translate_error(exc) from exc
+            events, self.events = self.events, []
+        self._event_bus.publish_all(events)
+
+    def rollback(self) -> None:
+        """Roll back the work so far and drop its events."""
+        with self._lock:
+            self.events.clear()
+            try:
+                self._conn.rollback()
+            except psycopg2.Error as exc:
+                raise translate_error(exc) from exc
+
+    def close(self) -> None:
+        """End the unit of work: anything not committed is rolled back."""
+        with self._lock:
+            self.events.clear()
+            _rollback_quietly(self._conn)
+
+
+def _rollback_quietly(conn: Connection) -> None:
+    """Roll back; a dead connection cannot, and the pool discards it on return."""
+    try:
+        conn.rollback()
+    except psycopg2.Error as exc:
+        structlog.get_logger().info("legacy.rollback_failed", error=str(exc).strip())
