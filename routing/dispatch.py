@@ -1,0 +1,88 @@
+"""How a routed call is served once its mode is known: one strategy per mode.
+
+A ``Route`` is one operation as one router view serves it: both paths' bound methods, the key
+extractor and the legacy thread pool. A ``Dispatch`` turns ``(route, args, kwargs)`` into an
+awaitable of the caller's result. The router looks the strategy up per call in a table shared
+by every view, so a shadow runner is plugged in by replacing the ``shadow`` and ``live``
+entries (``PersistenceRouter.use_dispatch``), and nothing else changes.
+
+Until then ``shadow`` is served like ``legacy`` and ``live`` like ``async``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from concurrent.futures import Executor
+from typing import Any, Protocol
+
+from flags.model import Mode
+from routing.keys import KeyOf
+from routing.registry import Operation
+
+
+class Route:
+    """One operation as served by one router view."""
+
+    __slots__ = ("async_", "executor", "key_of", "legacy", "operation", "service")
+
+    def __init__(
+        self,
+        operation: Operation,
+        *,
+        legacy: Callable[..., Any],
+        async_: Callable[..., Coroutine[Any, Any, Any]],
+        key_of: KeyOf,
+        executor: Executor,
+        service: str | None,
+    ) -> None:
+        self.operation = operation
+        self.legacy = legacy
+        self.async_ = async_
+        self.key_of = key_of
+        self.executor = executor
+        self.service = service
+
+    def run_legacy(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> asyncio.Future[Any]:
+        """The legacy method in the legacy thread pool, with the caller's contextvars."""
+        loop = asyncio.get_running_loop()
+        context = contextvars.copy_context()
+        if kwargs:
+            call = functools.partial(context.run, self.legacy, *args, **kwargs)
+            return loop.run_in_executor(self.executor, call)
+        return loop.run_in_executor(self.executor, context.run, self.legacy, *args)
+
+    def run_async(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+        """The async method's awaitable."""
+        return self.async_(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Route({self.operation.name!r}, service={self.service!r})"
+
+
+class Dispatch(Protocol):
+    """Serves one call of a route in one mode."""
+
+    def __call__(
+        self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Awaitable[Any]: ...
+
+
+def serve_legacy(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+    """Legacy only: the legacy method in the thread pool."""
+    return route.run_legacy(args, kwargs)
+
+
+def serve_async(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+    """Async only: the async method, awaited on the caller's loop."""
+    return route.run_async(args, kwargs)
+
+
+DEFAULT_DISPATCH: Mapping[Mode, Dispatch] = {
+    "legacy": serve_legacy,
+    "shadow": serve_legacy,
+    "live": serve_async,
+    "async": serve_async,
+}

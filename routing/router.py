@@ -1,0 +1,156 @@
+"""``PersistenceRouter``: the async API of ``AsyncPersistenceLayer``, routed per domain by flag.
+
+Every registered operation becomes an async method with the async implementation's signature
+and docstring. A call asks the flags once, ``mode_for(domain, key, service)``, and is served
+by that mode's dispatch strategy: ``legacy`` and ``shadow`` run the legacy method in the
+router's thread pool, ``live`` and ``async`` await the async method (until a shadow runner is
+plugged in with ``use_dispatch``). Results and exceptions pass through unchanged.
+
+Not routed: ``transaction()``. A unit of work belongs to one path's connection, and a flag
+could send two calls of one unit of work to different paths, so the router refuses it; open a
+unit of work on a path directly (``legacy.transaction()`` or ``async_layer.transaction()``).
+
+The per-call path is a closure made at construction: the key extractor is precompiled (an
+argument index and an ``attrgetter``), and nothing on it binds signatures or logs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
+from typing import TYPE_CHECKING, Any
+
+from flags.model import Mode
+from routing.dispatch import Dispatch, Route
+from routing.modes import ModeSource
+from routing.paths import RoutedPaths
+from routing.registry import OperationRegistry
+
+if TYPE_CHECKING:
+    from routing.sync_facade import SyncFacade
+
+Views = dict[tuple[str, str | None], Any]
+
+
+class TransactionNotRoutedError(RuntimeError):
+    """``transaction()`` was called on the router or its sync facade; it is not routed."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "transactions are not routed: a unit of work must stay on one path's connection, "
+            "so open it on the path itself (legacy.transaction() or async_layer.transaction())"
+        )
+
+
+class PersistenceRouter:
+    """The async persistence API, each call served by the path its domain's flag selects.
+
+    ``for_service(name)`` returns a view with the same API whose calls carry ``name`` as the
+    service in the flag context; ``sync`` is the legacy-named, blocking facade over the same
+    paths and flags. ``close()`` releases what the router owns (its thread pool unless one was
+    given, and the sync facade's loop thread); the paths are closed by whoever built them.
+    """
+
+    registry: OperationRegistry
+    service: str | None
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]: ...
+
+    def __init__(
+        self,
+        registry: OperationRegistry,
+        *,
+        legacy: object,
+        async_: object,
+        flags: ModeSource,
+        legacy_executor: Executor | None = None,
+        service: str | None = None,
+        legacy_threads: int = 16,
+        dispatch: Mapping[Mode, Dispatch] | None = None,
+    ) -> None:
+        _check_names(registry)
+        paths = RoutedPaths(
+            registry,
+            legacy=legacy,
+            async_=async_,
+            flags=flags,
+            legacy_executor=legacy_executor,
+            legacy_threads=legacy_threads,
+            dispatch=dispatch,
+        )
+        self._attach(paths, service, views={})
+
+    def _attach(self, paths: RoutedPaths, service: str | None, views: Views) -> None:
+        self._paths = paths
+        self._views = views
+        self.registry = paths.registry
+        self.service = service
+        views.setdefault(("router", service), self)
+        for operation in paths.registry:
+            route = paths.route(operation, service, legacy_keys=False)
+            setattr(self, operation.name, _routed(paths, route))
+
+    def for_service(self, service: str | None) -> PersistenceRouter:
+        """A view of this router whose calls carry ``service`` in the flag context."""
+        view = self._views.get(("router", service))
+        if view is None:
+            view = object.__new__(PersistenceRouter)
+            view._attach(self._paths, service, self._views)
+        return view
+
+    @property
+    def sync(self) -> SyncFacade:
+        """The blocking facade with the legacy method names, for this view's service."""
+        from routing.sync_facade import SyncFacade
+
+        facade = self._views.get(("sync", self.service))
+        if facade is None:
+            facade = self._views.setdefault(
+                ("sync", self.service), SyncFacade(self._paths, self.service, self._views)
+            )
+        return facade
+
+    def use_dispatch(self, mode: Mode, dispatch: Dispatch) -> None:
+        """Serve ``mode`` with ``dispatch`` from now on, in every view (e.g. a shadow runner)."""
+        self._paths.dispatch[mode] = dispatch
+
+    def transaction(self) -> Any:
+        """Not routed: raises ``TransactionNotRoutedError`` (see the module docstring)."""
+        raise TransactionNotRoutedError()
+
+    async def close(self) -> None:
+        """Stop the sync facade's loop thread and the router's own thread pool; idempotent."""
+        await self._paths.aclose()
+
+    def __repr__(self) -> str:
+        return f"<PersistenceRouter service={self.service!r} operations={len(self.registry)}>"
+
+
+def _routed(paths: RoutedPaths, route: Route) -> Callable[..., Awaitable[Any]]:
+    """The async method of one route: decide once, then await the mode's dispatch."""
+    operation = route.operation
+    domain, service, key_of = operation.domain, route.service, route.key_of
+    mode_for = paths.flags.mode_for
+    table = paths.dispatch
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        mode = mode_for(domain, key_of(args, kwargs), service)
+        return await table[mode](route, args, kwargs)
+
+    call.__name__ = operation.name
+    call.__qualname__ = f"PersistenceRouter.{operation.name}"
+    call.__doc__ = paths.doc(operation, legacy=False)
+    call.__signature__ = paths.async_signatures[operation.name]  # type: ignore[attr-defined]
+    return call
+
+
+_RESERVED = frozenset(name for name in dir(PersistenceRouter) if not name.startswith("__"))
+_RESERVED |= {"registry", "service"}
+
+
+def _check_names(registry: OperationRegistry) -> None:
+    clash = sorted(registry.names() & _RESERVED)
+    if clash:
+        raise ValueError(f"operation names clash with the router's own attributes: {clash}")

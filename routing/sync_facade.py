@@ -1,0 +1,142 @@
+"""``SyncFacade``: the legacy ``PersistenceLayer`` API, blocking, routed by the same flags.
+
+Existing sync code keeps calling ``get_persistence().get_player(...)``. Each call asks the
+flags once: ``legacy`` and ``shadow`` call the legacy method in the caller's thread; ``live``
+and ``async`` run the async method on the router's one background loop thread and wait for it.
+The async path keeps one pool per event loop, so all sync callers share that loop's pool. Safe
+from many threads.
+
+A sync call from inside a running event loop is refused with ``RuntimeError``, whatever the
+flag says: it would block the loop (and, in async mode, wait on work that may need it). The
+check does not depend on the mode, so flipping a flag never turns working code into failing
+code. Async code should await the router instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from flags.model import Mode
+from routing.dispatch import Route
+from routing.loop_thread import LoopThread
+from routing.paths import RoutedPaths
+from routing.router import TransactionNotRoutedError, Views
+
+_running_loop = asyncio._get_running_loop
+
+
+class SyncDispatch(Protocol):
+    """Serves one blocking call of a route in one mode."""
+
+    def __call__(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+
+
+class InsideEventLoopError(RuntimeError):
+    """A blocking persistence call was made on a thread that runs an event loop."""
+
+
+def serve_legacy_sync(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Legacy only: the legacy method, in the caller's thread."""
+    return route.legacy(*args, **kwargs)
+
+
+def on_loop_thread(loop_thread: LoopThread) -> SyncDispatch:
+    """Async only: the async method on the background loop, waited for."""
+
+    def serve_async_sync(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return loop_thread.run(route.async_(*args, **kwargs))
+
+    return serve_async_sync
+
+
+class SyncFacade:
+    """Blocking persistence with the legacy method names; get one from ``router.sync``."""
+
+    registry: Any
+    service: str | None
+
+    if TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Callable[..., Any]: ...
+
+    def __init__(self, paths: RoutedPaths, service: str | None, views: Views) -> None:
+        _check_names(paths)
+        self._paths = paths
+        self._views = views
+        self.registry = paths.registry
+        self.service = service
+        table = _sync_table(paths)
+        for operation in paths.registry:
+            route = paths.route(operation, service, legacy_keys=True)
+            setattr(self, operation.legacy_name, _blocking(paths, route, table))
+
+    def for_service(self, service: str | None) -> SyncFacade:
+        """A view of this facade whose calls carry ``service`` in the flag context."""
+        facade = self._views.get(("sync", service))
+        if facade is None:
+            facade = self._views.setdefault(
+                ("sync", service), SyncFacade(self._paths, service, self._views)
+            )
+        return facade
+
+    def transaction(self) -> Any:
+        """Not routed: raises ``TransactionNotRoutedError``."""
+        raise TransactionNotRoutedError()
+
+    def close(self) -> None:
+        """Stop the router's loop thread and thread pool (as ``await router.close()``)."""
+        _refuse_inside_loop("close")
+        self._paths.shutdown()
+
+    def __repr__(self) -> str:
+        return f"<SyncFacade service={self.service!r} operations={len(self.registry)}>"
+
+
+def _sync_table(paths: RoutedPaths) -> Mapping[Mode, SyncDispatch]:
+    serve_async_sync = on_loop_thread(paths.loop_thread)
+    return {
+        "legacy": serve_legacy_sync,
+        "shadow": serve_legacy_sync,
+        "live": serve_async_sync,
+        "async": serve_async_sync,
+    }
+
+
+def _blocking(
+    paths: RoutedPaths, route: Route, table: Mapping[Mode, SyncDispatch]
+) -> Callable[..., Any]:
+    """The blocking method of one route: refuse inside a loop, decide once, dispatch."""
+    operation = route.operation
+    domain, service, key_of = operation.domain, route.service, route.key_of
+    mode_for = paths.flags.mode_for
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if _running_loop() is not None:
+            _refuse_inside_loop(operation.legacy_name)
+        return table[mode_for(domain, key_of(args, kwargs), service)](route, args, kwargs)
+
+    call.__name__ = operation.legacy_name
+    call.__qualname__ = f"SyncFacade.{operation.legacy_name}"
+    call.__doc__ = paths.doc(operation, legacy=True)
+    call.__signature__ = paths.legacy_signatures[operation.name]  # type: ignore[attr-defined]
+    return call
+
+
+def _refuse_inside_loop(name: str) -> None:
+    if _running_loop() is not None:
+        raise InsideEventLoopError(
+            f"{name}() is the blocking persistence API and was called inside a running event "
+            f"loop; await the router's async method instead (await router.<name>(...))"
+        )
+
+
+_RESERVED = frozenset(name for name in dir(SyncFacade) if not name.startswith("__"))
+_RESERVED |= {"registry", "service"}
+
+
+def _check_names(paths: RoutedPaths) -> None:
+    clash = sorted(paths.registry.legacy_names() & _RESERVED)
+    if clash:
+        raise ValueError(f"legacy names clash with the sync facade's own attributes: {clash}")
