@@ -22,25 +22,17 @@ from persistence import rules
 from persistence.errors import ValidationError
 from persistence.events import EventBus
 from persistence.legacy import containers, inputs, items, players, vitals, world
-from persistence.legacy.pool import ConnectionPool
+from persistence.legacy.pool import ConnectionPool, dsn_from_url
 from persistence.legacy.session import LegacyUnitOfWork, Session, run_alone
 from persistence.models import Container, ItemInstance, Player, Profession, Room, RoomCache
 
 if TYPE_CHECKING:
     from persistence.api import SyncPersistence
 
-__all__ = ["PersistenceLayer", "dsn_from_url"]
+__all__ = ["PersistenceLayer"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
-
-
-def dsn_from_url(url: str) -> str:
-    """A libpq URL from ours; a SQLAlchemy driver suffix (``postgresql+asyncpg``) is dropped."""
-    scheme, sep, rest = url.partition("://")
-    if sep and "+" in scheme:
-        return f"{scheme.split('+', 1)[0]}://{rest}"
-    return url
 
 
 class PersistenceLayer:

@@ -22,7 +22,7 @@ import structlog
 
 from persistence.errors import DatabaseError
 
-__all__ = ["Connection", "ConnectionPool", "connect"]
+__all__ = ["Connection", "ConnectionPool", "connect", "dsn_from_url"]
 
 
 class Connection(Protocol):
@@ -51,6 +51,14 @@ class Connection(Protocol):
 
 
 Connector = Callable[[str], Connection]
+
+
+def dsn_from_url(url: str) -> str:
+    """A libpq URL from ours; a SQLAlchemy driver suffix (``postgresql+asyncpg``) is dropped."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "+" in scheme:
+        return f"{scheme.split('+', 1)[0]}://{rest}"
+    return url
 
 
 def connect(dsn: str) -> Connection:

@@ -89,10 +89,12 @@ class LegacyUnitOfWork:
         self._conn = conn
         self._event_bus = event_bus
         self._lock = threading.RLock()
+        self._closed = False
 
     def run(self, work: Work[T]) -> T:
         """Run ``work`` in this transaction without committing; keep its events."""
         with self._lock:
+            self._require_open()
             try:
                 with self._conn.cursor() as cursor:
                     session = Session(cursor)
@@ -105,6 +107,7 @@ class LegacyUnitOfWork:
     def commit(self) -> None:
         """Commit the work so far, then publish its events."""
         with self._lock:
+            self._require_open()
             try:
                 self._conn.commit()
             except psycopg2.Error as exc:
@@ -116,6 +119,7 @@ class LegacyUnitOfWork:
     def rollback(self) -> None:
         """Roll back the work so far and drop its events."""
         with self._lock:
+            self._require_open()
             self.events.clear()
             try:
                 self._conn.rollback()
@@ -125,8 +129,13 @@ class LegacyUnitOfWork:
     def close(self) -> None:
         """End the unit of work: anything not committed is rolled back."""
         with self._lock:
+            self._closed = True
             self.events.clear()
             _rollback_quietly(self._conn)
+
+    def _require_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this unit of work has ended; open a new one")
 
 
 def _rollback_quietly(conn: Connection) -> None:

@@ -119,6 +119,12 @@ class TestScope:
         with layer.transaction():
             pass
 
+    def test_an_ended_unit_of_work_refuses_use(self, layer: PersistenceLayer) -> None:
+        with layer.transaction() as uow:
+            pass
+        with pytest.raises(RuntimeError, match="ended"):
+            uow.commit()
+
     def test_another_layer_is_not_captured(
         self, world: str, layer: PersistenceLayer, make_player: MakePlayer
     ) -> None:

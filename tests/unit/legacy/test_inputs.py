@@ -11,7 +11,7 @@ import pytest
 from persistence.errors import DatabaseError, ValidationError
 from persistence.legacy import inputs
 from persistence.legacy.containers import first_free_slot
-from persistence.legacy.layer import dsn_from_url
+from persistence.legacy.pool import dsn_from_url
 from persistence.legacy.translate import translate_error
 from persistence.legacy.vitals import STAT_STATEMENTS
 from persistence.rules import STAT_BOUNDS
