@@ -1,0 +1,168 @@
+"""The async unit of work: commit, rollback, events, context binding and nesting."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from persistence.async_layer import AsyncPersistenceLayer
+from persistence.events import HPChanged, PlayerLeveledUp, XPGained
+from persistence.repositories import HealthRepository
+from tests.integration.async_path.conftest import EventLog, PlayerFactory, run_sql
+
+pytestmark = pytest.mark.integration
+
+
+def stored_hp(url: str, player_id: object) -> int:
+    rows = run_sql(
+        url,
+        "SELECT (stats->>'current_health')::int FROM players WHERE player_id = %s",
+        (str(player_id),),
+    )
+    return int(rows[0][0])  # type: ignore[call-overload]
+
+
+class TestCommit:
+    """Nothing is visible or published until ``commit()``; then both happen."""
+
+    async def test_commit_persists_and_publishes(
+        self, layer: AsyncPersistenceLayer, log: EventLog, make_player: PlayerFactory, world: str
+    ) -> None:
+        log.watch(HPChanged, XPGained, PlayerLeveledUp)
+        player = await make_player()
+        async with layer.transaction() as uow:
+            await layer.damage_player(player, 10)
+            await layer.gain_experience(player, 150)
+            assert stored_hp(world, player.player_id) == 100
+            assert log.events == []
+            assert [type(e) for e in uow.events] == [HPChanged, XPGained, PlayerLeveledUp]
+            await uow.commit()
+            assert uow.events == []
+        assert stored_hp(world, player.player_id) == 90
+        assert [type(e) for e in log.events] == [HPChanged, XPGained, PlayerLeveledUp]
+        assert isinstance(log.events[0], HPChanged) and log.events[0].new_hp == 90
+
+    async def test_reads_inside_see_uncommitted_writes(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        outsider = AsyncPersistenceLayer(database_url=world, pool_size=1)
+        async with layer.transaction():
+            await layer.damage_player(player, 30)
+            inside = await layer.get_player_by_id(player.player_id)
+            outside = await outsider.get_player_by_id(player.player_id)
+        await outsider.close()
+        assert inside is not None and inside.stats.current_health == 70
+        assert outside is not None and outside.stats.current_health == 100
+
+    async def test_work_after_commit_needs_its_own_commit(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        async with layer.transaction() as uow:
+            await layer.damage_player(player, 5)
+            await uow.commit()
+            await layer.damage_player(player, 5)
+        assert stored_hp(world, player.player_id) == 95
+
+
+class TestRollback:
+    """Leaving without commit, or ``rollback()``, undoes the writes and drops the events."""
+
+    async def test_exit_without_commit_rolls_back(
+        self, layer: AsyncPersistenceLayer, log: EventLog, make_player: PlayerFactory, world: str
+    ) -> None:
+        log.watch(HPChanged)
+        player = await make_player()
+        async with layer.transaction() as uow:
+            await layer.damage_player(player, 40)
+            assert len(uow.events) == 1
+        assert stored_hp(world, player.player_id) == 100
+        assert log.events == []
+
+    async def test_exception_rolls_back_and_propagates(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        with pytest.raises(LookupError):
+            async with layer.transaction():
+                await layer.damage_player(player, 40)
+                raise LookupError("boom")
+        assert stored_hp(world, player.player_id) == 100
+
+    async def test_rollback_then_commit_keeps_only_the_later_work(
+        self, layer: AsyncPersistenceLayer, log: EventLog, make_player: PlayerFactory, world: str
+    ) -> None:
+        log.watch(HPChanged)
+        player = await make_player()
+        async with layer.transaction() as uow:
+            await layer.damage_player(player, 40)
+            await uow.rollback()
+            assert uow.events == []
+            await layer.damage_player(player, 1)
+            await uow.commit()
+        assert stored_hp(world, player.player_id) == 99
+        assert [e.delta for e in log.events if isinstance(e, HPChanged)] == [-1]
+
+
+class TestBinding:
+    """The unit of work belongs to the task context and to the database, not to the object."""
+
+    async def test_nested_transaction_is_refused(self, layer: AsyncPersistenceLayer) -> None:
+        async with layer.transaction():
+            with pytest.raises(RuntimeError, match="already open"):
+                async with layer.transaction():
+                    pass
+
+    async def test_repositories_on_the_same_database_join_it(
+        self, layer: AsyncPersistenceLayer, log: EventLog, make_player: PlayerFactory, world: str
+    ) -> None:
+        log.watch(HPChanged)
+        own_bus = EventLog()
+        own_bus.watch(HPChanged)
+        health = HealthRepository(own_bus.bus, database=layer.database)
+        player = await make_player()
+        async with layer.transaction() as uow:
+            await health.damage_player(player, 7)
+            assert stored_hp(world, player.player_id) == 100
+            await uow.commit()
+        assert stored_hp(world, player.player_id) == 93
+        assert len(log.events) == 1 and own_bus.events == []
+
+    async def test_other_tasks_do_not_see_it(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        opened, release = asyncio.Event(), asyncio.Event()
+
+        async def holder() -> None:
+            async with layer.transaction():
+                await layer.damage_player(player, 50)
+                opened.set()
+                await release.wait()
+
+        task = asyncio.create_task(holder())
+        await opened.wait()
+        seen = await layer.get_player_by_id(player.player_id)
+        release.set()
+        await task
+        assert seen is not None and seen.stats.current_health == 100
+        assert stored_hp(world, player.player_id) == 100
+
+    async def test_tasks_spawned_inside_share_it_one_at_a_time(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player(max_health=500, current_health=500)
+        async with layer.transaction() as uow:
+            await asyncio.gather(*(layer.damage_player(player, 1) for _ in range(20)))
+            await uow.commit()
+        assert stored_hp(world, player.player_id) == 480
+
+    async def test_without_a_unit_of_work_each_write_publishes_at_once(
+        self, layer: AsyncPersistenceLayer, log: EventLog, make_player: PlayerFactory
+    ) -> None:
+        log.watch(HPChanged)
+        player = await make_player()
+        await layer.damage_player(player, 3)
+        assert len(log.events) == 1
