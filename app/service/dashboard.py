@@ -1,0 +1,111 @@
+"""The on-call dashboard: overview, divergence list and detail, flag timeline (Jinja2)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from app.service.divergence_access import divergence_store, exemplars, find_group, list_groups
+from app.service.filters import FILTERS
+from app.service.overview import WINDOW_MINUTES, domain_cards
+from app.service.records import resolve
+from app.service.sidebyside import field_rows, readable_path
+from app.service.state import ServiceState, service_state
+from dashboards import TEMPLATES_DIR
+from flags.model import MODES
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+State = Annotated[ServiceState, Depends(service_state)]
+LIST_LIMIT = 500
+
+
+def make_templates() -> Jinja2Templates:
+    """The templates, with the few filters they use."""
+    templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    env = templates.env
+    env.filters.update(FILTERS)
+    env.filters["path"] = readable_path
+    return templates
+
+
+templates = make_templates()
+
+
+def page(request: Request, name: str, **context: Any) -> HTMLResponse:
+    """Render ``name`` with the common context (the page, the modes, the store's presence)."""
+    context.setdefault("store_ok", True)
+    return templates.TemplateResponse(request, name, {"modes": MODES, **context})
+
+
+@router.get("", response_class=HTMLResponse)
+async def overview(request: Request, state: State) -> HTMLResponse:
+    """Every domain's mode, traffic, divergence rate, errors, latency and open groups."""
+    system = state.require_system()
+    now = datetime.now(UTC)
+    store = getattr(system, "divergences", None)
+    rollup, open_groups = [], []
+    if store is not None:
+        since = now - timedelta(minutes=WINDOW_MINUTES)
+        rollup = await resolve(store.rollup(since=since))
+        open_groups = await resolve(store.groups(status="open"))
+    flags = await system.flags.list()
+    cards = domain_cards(flags, rollup, open_groups, now)
+    changes = await system.flags.history(limit=8)
+    return page(request, "overview.html", cards=cards, changes=changes, store_ok=store is not None)
+
+
+@router.get("/divergences", response_class=HTMLResponse)
+async def divergences(
+    request: Request,
+    state: State,
+    domain: Annotated[str | None, Query()] = None,
+    kind: Annotated[str | None, Query()] = None,
+    status: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """Divergence groups, filterable by domain, kind and status."""
+    system = state.require_system()
+    store = getattr(system, "divergences", None)
+    filters = {"domain": domain or None, "kind": kind or None, "status": status or None}
+    groups = await list_groups(store, **filters) if store is not None else []
+    domains = [s.domain for s in await system.flags.list()]
+    return page(
+        request,
+        "divergences.html",
+        groups=groups[:LIST_LIMIT],
+        total=len(groups),
+        filters=filters,
+        domains=domains,
+        store_ok=store is not None,
+    )
+
+
+@router.get("/divergences/{signature}", response_class=HTMLResponse)
+async def divergence(request: Request, state: State, signature: str) -> HTMLResponse:
+    """One group: both results side by side, the diff paths, the exemplars, the actions."""
+    system = state.require_system()
+    store = divergence_store(system)
+    group = await find_group(store, signature)
+    samples = await exemplars(store, signature)
+    for sample in samples:
+        sample["rows"] = field_rows(
+            sample.get("primary_result"), sample.get("shadow_result"), group["diff_paths"]
+        )
+    return page(request, "divergence.html", group=group, exemplars=samples)
+
+
+@router.get("/flags", response_class=HTMLResponse)
+async def flag_timeline(
+    request: Request, state: State, domain: Annotated[str | None, Query()] = None
+) -> HTMLResponse:
+    """The flag audit log, newest first: who changed what, when and why (guard included)."""
+    system = state.require_system()
+    flags = await system.flags.list()
+    domain = domain if domain in {f.domain for f in flags} else None
+    changes = await system.flags.history(domain, 200)
+    return page(request, "flags.html", flags=flags, changes=changes, domain=domain)

@@ -1,0 +1,72 @@
+"""``/healthz`` (database, flag provider, divergence queue) and ``/metrics`` (Prometheus)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from app.service.metrics import shadow_registry
+from app.service.records import jsonable, resolve
+from app.service.state import ServiceState, service_state
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["health"])
+State = Annotated[ServiceState, Depends(service_state)]
+QUEUE_FIELDS = ("queue_depth", "queue_size", "queue_capacity", "dropped", "pending")
+
+
+@router.get("/healthz")
+async def healthz(state: State) -> JSONResponse:
+    """200 when the database answers; the flag provider and divergence queue are reported."""
+    system = state.require_system()
+    checks = {
+        "database": await database_check(state),
+        "flags": flags_check(system.flags),
+        "divergence_queue": await queue_check(system),
+    }
+    healthy = checks["database"]["ok"]
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
+    return JSONResponse(jsonable(body), status_code=200 if healthy else 503)
+
+
+async def database_check(state: ServiceState) -> dict[str, Any]:
+    """Whether ``SELECT 1`` answers within two seconds."""
+    try:
+        pool = await state.pool()
+        async with asyncio.timeout(2):
+            await pool.fetchval("SELECT 1")
+    except Exception as exc:  # any failure is the answer to the check, not an error
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True}
+
+
+def flags_check(flags: Any) -> dict[str, Any]:
+    """The provider's name and whether it is following its source."""
+    return {"provider": flags.name, "ok": bool(getattr(flags, "available", True))}
+
+
+async def queue_check(system: Any) -> dict[str, Any]:
+    """The shadow engine's queue, as far as it reports it."""
+    holders = [getattr(system, "shadow", None), getattr(system, "divergences", None)]
+    for holder in filter(None, holders):
+        stats = getattr(holder, "queue_stats", None) or getattr(holder, "stats", None)
+        if callable(stats):
+            return {"ok": True, **jsonable(await resolve(stats()))}
+        found = {f: getattr(holder, f) for f in QUEUE_FIELDS if hasattr(holder, f)}
+        if found:
+            return {"ok": True, **jsonable(found)}
+    return {"ok": holders != [None, None], "detail": "no shadow engine in this system"}
+
+
+@router.get("/metrics")
+async def metrics(state: State) -> Response:
+    """Prometheus exposition: the service's metrics and the shadow engine's."""
+    system = state.require_system()
+    state.metrics.observe_flags(await system.flags.list())
+    body = state.metrics.render([shadow_registry(system)])
+    return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,102 @@
+"""Prometheus metrics of the service: HTTP requests, and the current mode of every domain.
+
+``/metrics`` serves these together with the shadow engine's registry (comparisons,
+divergences, latency per path, queue drops), found on the ``System`` when it has one.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from fastapi import Request, Response
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+from flags.model import MODES
+
+__all__ = ["ServiceMetrics", "shadow_registry"]
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+REGISTRY_ATTRIBUTES = ("metrics_registry", "registry", "metrics")
+
+
+class ServiceMetrics:
+    """The service's own collectors, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter(
+            "dualpath_http_requests",
+            "HTTP requests served, by method, route template and status code.",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "dualpath_http_request_duration_seconds",
+            "Time to serve an HTTP request, by method and route template.",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.mode = Gauge(
+            "dualpath_flag_mode",
+            "1 for the mode each domain is in now, 0 for the others.",
+            ["domain", "mode"],
+            registry=self.registry,
+        )
+        self.percent = Gauge(
+            "dualpath_flag_percent",
+            "The percent of entity keys that get each domain's mode.",
+            ["domain"],
+            registry=self.registry,
+        )
+
+    def observe_flags(self, states: Iterable[Any]) -> None:
+        """Set the mode gauges from the flag states."""
+        for state in states:
+            for mode in MODES:
+                self.mode.labels(state.domain, mode).set(1 if state.mode == mode else 0)
+            self.percent.labels(state.domain).set(state.percent)
+
+    def render(self, extra: Iterable[CollectorRegistry] = ()) -> bytes:
+        """The exposition text of this registry and of ``extra`` registries."""
+        chunks = [generate_latest(self.registry)]
+        chunks.extend(generate_latest(r) for r in extra if r is not self.registry)
+        return b"".join(chunks)
+
+    async def middleware(
+        self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Count and time one request under its route template (never the raw path)."""
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = getattr(request.scope.get("route"), "path", "unmatched")
+            self.requests.labels(request.method, route, str(status)).inc()
+            self.latency.labels(request.method, route).observe(time.perf_counter() - started)
+
+
+def shadow_registry(system: object) -> CollectorRegistry:
+    """The shadow engine's registry, wherever the system keeps it; else the default one."""
+    holders = [system, getattr(system, "shadow", None), getattr(system, "divergences", None)]
+    for holder in filter(None, holders):
+        for name in REGISTRY_ATTRIBUTES:
+            candidate = getattr(holder, name, None)
+            if isinstance(candidate, CollectorRegistry):
+                return candidate
+            inner = getattr(candidate, "registry", None)
+            if isinstance(inner, CollectorRegistry):
+                return inner
+    return REGISTRY

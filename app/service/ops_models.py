@@ -1,0 +1,65 @@
+"""Request and response bodies of the ops API (flags and divergences)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Body(BaseModel):
+    """Base of every ops request: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FlagChangeRequest(Body):
+    """A new flag for one domain; ``reason`` goes to the audit log with the token's name."""
+
+    mode: Literal["legacy", "shadow", "live", "async"]
+    percent: int = Field(default=100, ge=0, le=100)
+    services: list[str] | None = Field(default=None, min_length=1)
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    force: bool = False
+
+
+class FlagOut(BaseModel):
+    """One domain's flag."""
+
+    domain: str
+    mode: str
+    percent: int
+    services: list[str] | None = None
+    updated_at: datetime | None = None
+    updated_by: str | None = None
+    reason: str | None = None
+
+
+class FlagChangeOut(BaseModel):
+    """One row of the flag audit log."""
+
+    id: int
+    domain: str
+    previous_mode: str | None = None
+    mode: str
+    percent: int
+    services: list[str] | None = None
+    reason: str
+    actor: str
+    changed_at: datetime
+    forced: bool = False
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class IgnoreRequest(Body):
+    """Ignore a divergence group, until ``expires_at`` if given."""
+
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    expires_at: datetime | None = None
+
+
+class StatusRequest(Body):
+    """Reopen a divergence group or mark it fixed."""
+
+    reason: str = Field(default="", max_length=500)
