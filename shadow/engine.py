@@ -1,0 +1,233 @@
+"""The shadow engine: what a runner calls once both paths of a call have been observed.
+
+``ShadowEngine.observe()`` compares the two observations, drops differences covered by ignore
+rules, counts the outcome (Prometheus and the per-minute rollup) and queues a divergence for
+the store. It never raises into the caller: every failure inside it goes to one
+``raised(operation, error)`` hook. The one exception is the test mode: with
+``raise_on_divergence`` a divergence that is left after ignore rules raises
+:class:`DivergenceError`, carrying the :class:`~shadow.observation.Result`, for the runner
+to raise in the caller (as Scientist's ``raise_on_mismatches`` does).
+
+Operations are described by anything with ``domain``, ``name``, ``unordered`` and
+``ignore_fields`` attributes (:class:`OperationSpec`); the shadow engine does not depend on
+the router that declares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import structlog
+
+from shadow.compare import CompareOptions, compare, timeout_comparison
+from shadow.errors import DEFAULT_INFRASTRUCTURE
+from shadow.ignore import IgnoreRules
+from shadow.metrics import ShadowMetrics
+from shadow.normalise import normalise, normalise_events
+from shadow.observation import Comparison, Mismatch, Observation, Result
+from shadow.records import Divergence
+from shadow.rollup import MinuteRollup
+from shadow.signature import normalise_paths, signature
+
+__all__ = [
+    "DivergenceError",
+    "DivergenceSink",
+    "EngineConfig",
+    "OperationSpec",
+    "ShadowEngine",
+    "log_raised",
+]
+
+
+class OperationSpec(Protocol):
+    """What the engine needs to know about an operation (``routing.Operation`` fits)."""
+
+    @property
+    def domain(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def unordered(self) -> bool: ...
+    @property
+    def ignore_fields(self) -> frozenset[str]: ...
+
+
+class DivergenceSink(Protocol):
+    """Where divergences go (the :class:`~shadow.store.DivergenceStore`, or a fake)."""
+
+    def record(self, divergence: Divergence) -> None: ...
+
+
+class DivergenceError(AssertionError):
+    """A divergence in test mode; ``result`` says what differed."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__(
+            f"{result.domain}.{result.operation}: {result.kind} at {', '.join(result.diff_paths)}"
+        )
+        self.result = result
+
+
+def log_raised(operation: str, error: BaseException) -> None:
+    """The default ``raised`` hook: log the failure with its traceback."""
+    structlog.get_logger().error("shadow.raised", operation=operation, exc_info=error)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """Engine options: test mode, infrastructure error names, and exemplar context."""
+
+    raise_on_divergence: bool = False
+    infrastructure: frozenset[str] = DEFAULT_INFRASTRUCTURE
+    service: str = ""
+    code_version: str = ""
+
+
+class ShadowEngine:
+    """Compares, filters, counts and records the two observations of each shadowed call."""
+
+    def __init__(
+        self,
+        sink: DivergenceSink,
+        rules: IgnoreRules,
+        metrics: ShadowMetrics,
+        rollup: MinuteRollup,
+        config: EngineConfig | None = None,
+        raised: Callable[[str, BaseException], None] = log_raised,
+    ) -> None:
+        self.config = config or EngineConfig()
+        self._sink = sink
+        self._rules = rules
+        self._metrics = metrics
+        self._rollup = rollup
+        self._raised = raised
+        self._options: dict[tuple[str, str], CompareOptions] = {}
+
+    def observe(
+        self,
+        operation: OperationSpec,
+        primary: Observation,
+        shadow: Observation,
+        *,
+        mode: str,
+        inputs: Mapping[str, Any] | None = None,
+        timed_out: bool = False,
+    ) -> Result | None:
+        """Compare and record one call; the Result, or ``None`` if the engine itself failed.
+
+        Raises only :class:`DivergenceError`, and only with ``raise_on_divergence``.
+        """
+        try:
+            result = self._observe(operation, primary, shadow, mode, inputs, timed_out)
+        except Exception as exc:
+            self._raised("observe", exc)
+            return None
+        if self.config.raise_on_divergence and result.mismatched:
+            raise DivergenceError(result)
+        return result
+
+    def _observe(
+        self,
+        op: OperationSpec,
+        primary: Observation,
+        shadow: Observation,
+        mode: str,
+        inputs: Mapping[str, Any] | None,
+        timed_out: bool,
+    ) -> Result:
+        found = timeout_comparison() if timed_out else compare(primary, shadow, self._opts(op))
+        comparison = self._apply_rules(op, found)
+        result = Result(op.domain, op.name, mode, primary, shadow, comparison)
+        self._count(result)
+        if result.mismatched:
+            self._record(result, inputs or {})
+        return result
+
+    def _opts(self, op: OperationSpec) -> CompareOptions:
+        key = (op.domain, op.name)
+        options = self._options.get(key)
+        if options is None:
+            options = self._options[key] = CompareOptions(
+                op.unordered, frozenset(op.ignore_fields), self.config.infrastructure
+            )
+        return options
+
+    def _apply_rules(self, op: OperationSpec, found: Comparison) -> Comparison:
+        if found.matched:
+            return found
+        kept = []
+        for m in found.mismatches:
+            paths = self._rules.remaining(op.domain, op.name, m.paths)
+            if paths:
+                kept.append(m if paths == m.paths else _narrowed(m, paths))
+        return Comparison(tuple(kept), ignored=not kept)
+
+    def _count(self, result: Result) -> None:
+        try:
+            outcome = result.kind or ("ignored" if result.ignored else "match")
+            self._metrics.count(result.domain, result.operation, outcome)
+            self._metrics.observe(result.domain, result.operation, result.primary)
+            self._metrics.observe(result.domain, result.operation, result.shadow)
+            self._rollup.add(
+                result.domain,
+                result.operation,
+                result.kind,
+                result.ignored,
+                result.primary,
+                result.shadow,
+            )
+        except Exception as exc:
+            self._raised("count", exc)
+
+    def _record(self, result: Result, inputs: Mapping[str, Any]) -> None:
+        try:
+            self._sink.record(self.divergence(result, inputs))
+        except Exception as exc:
+            self._raised("record", exc)
+
+    def divergence(self, result: Result, inputs: Mapping[str, Any]) -> Divergence:
+        """The record of ``result`` for the store (plain data; redaction is the store's job)."""
+        kind = result.kind or ""
+        paths = normalise_paths(result.diff_paths)
+        detail: dict[str, Any] = {}
+        for m in result.comparison.mismatches:
+            detail.update(m.detail)
+        return Divergence(
+            signature=signature(result.domain, result.operation, kind, paths),
+            domain=result.domain,
+            operation=result.operation,
+            kind=kind,
+            diff_paths=paths,
+            at=datetime.now(UTC),
+            mode=result.mode,
+            primary_path=result.primary.path,
+            inputs=normalise(dict(inputs)),
+            primary_result=_side(result.primary),
+            shadow_result=_side(result.shadow),
+            diff=detail,
+            primary_duration_ms=result.primary.duration_s * 1000.0,
+            shadow_duration_ms=result.shadow.duration_s * 1000.0,
+            service=self.config.service,
+            code_version=self.config.code_version,
+        )
+
+
+def _narrowed(m: Mismatch, paths: tuple[str, ...]) -> Mismatch:
+    return Mismatch(m.kind, paths, {p: m.detail[p] for p in paths if p in m.detail})
+
+
+def _side(obs: Observation) -> dict[str, Any]:
+    error = None
+    if obs.error is not None:
+        cls = type(obs.error)
+        error = {"class": f"{cls.__module__}.{cls.__qualname__}", "message": str(obs.error)}
+    return {
+        "path": obs.path,
+        "value": None if obs.raised else normalise(obs.value),
+        "error": error,
+        "effects": normalise(obs.effects),
+        "events": normalise_events(obs.events),
+    }

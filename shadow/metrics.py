@@ -1,0 +1,88 @@
+"""Prometheus signals of the shadow engine, on a registry that is passed in.
+
+Label children are cached, because ``labels()`` costs more than the increment itself and
+these are touched on every shadowed call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
+
+from shadow.observation import Observation
+
+__all__ = ["ShadowMetrics"]
+
+_LATENCY_BUCKETS = (
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+    0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+)  # fmt: skip
+
+
+class ShadowMetrics:
+    """Comparisons by outcome, latency and errors per path, queue drops and depth."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        registry = REGISTRY if registry is None else registry
+        self.comparisons = Counter(
+            "dualpath_shadow_comparisons",
+            "Shadowed calls by outcome: match, ignored, or the divergence kind.",
+            ["domain", "operation", "outcome"],
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "dualpath_shadow_path_duration_seconds",
+            "Duration of each path of a shadowed call.",
+            ["path", "domain", "operation"],
+            buckets=_LATENCY_BUCKETS,
+            registry=registry,
+        )
+        self.errors = Counter(
+            "dualpath_shadow_path_errors",
+            "Shadowed calls in which a path raised.",
+            ["path", "domain", "operation"],
+            registry=registry,
+        )
+        self.dropped = Counter(
+            "dualpath_shadow_queue_dropped",
+            "Divergences dropped because the store queue was full.",
+            registry=registry,
+        )
+        self.queue_depth = Gauge(
+            "dualpath_shadow_queue_depth",
+            "Divergences waiting to be written.",
+            registry=registry,
+        )
+        self.store_failures = Counter(
+            "dualpath_shadow_store_failures",
+            "Failed attempts to write a batch to the divergence store.",
+            registry=registry,
+        )
+        self._outcomes: dict[tuple[str, str, str], Callable[[], None]] = {}
+        self._paths: dict[tuple[str, str, str], tuple[Histogram, Counter]] = {}
+
+    def count(self, domain: str, operation: str, outcome: str) -> None:
+        """One comparison of ``domain``/``operation`` with ``outcome``."""
+        key = (domain, operation, outcome)
+        inc = self._outcomes.get(key)
+        if inc is None:
+            inc = self._outcomes[key] = self.comparisons.labels(domain, operation, outcome).inc
+        inc()
+
+    def observe(self, domain: str, operation: str, obs: Observation) -> None:
+        """One path's duration, and its error if it raised."""
+        key = (obs.path, domain, operation)
+        children = self._paths.get(key)
+        if children is None:
+            children = self._paths[key] = (
+                self.latency.labels(*key),
+                self.errors.labels(*key),
+            )
+        children[0].observe(obs.duration_s)
+        if obs.error is not None:
+            children[1].inc()
+
+    def track_queue(self, depth: Callable[[], int]) -> None:
+        """Report ``depth()`` as the queue depth at each scrape."""
+        self.queue_depth.set_function(lambda: float(depth()))

@@ -1,0 +1,94 @@
+"""The frozen records the divergence store takes in and hands back."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+__all__ = ["Divergence", "DivergenceGroup", "Exemplar", "RollupRow"]
+
+
+@dataclass(frozen=True, slots=True)
+class Divergence:
+    """One divergence to record: its group key and an exemplar's worth of context.
+
+    ``primary_result``/``shadow_result`` are plain data (value or error, effects, events);
+    they are redacted by the store before they are stored or logged.
+    """
+
+    signature: str
+    domain: str
+    operation: str
+    kind: str
+    diff_paths: tuple[str, ...]
+    at: datetime
+    mode: str
+    primary_path: str
+    inputs: Mapping[str, Any]
+    primary_result: Any
+    shadow_result: Any
+    diff: Mapping[str, Any]
+    primary_duration_ms: float
+    shadow_duration_ms: float
+    service: str = ""
+    code_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DivergenceGroup:
+    """All divergences with one signature: how many, since when, and what was decided."""
+
+    signature: str
+    domain: str
+    operation: str
+    kind: str
+    diff_paths: tuple[str, ...]
+    count: int
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    status_reason: str = ""
+    status_by: str | None = None
+    status_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exemplar:
+    """One stored instance of a group's divergence (redacted)."""
+
+    id: int
+    signature: str
+    inputs: Any
+    primary_path: str
+    primary_result: Any
+    shadow_result: Any
+    diff: Any
+    service: str
+    mode: str
+    primary_duration_ms: float | None
+    shadow_duration_ms: float | None
+    code_version: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRow:
+    """One minute of shadowed calls for a domain (and operation, or ``None`` for all of them).
+
+    Latencies are in milliseconds; percentiles are estimated from the stored histograms.
+    """
+
+    minute: datetime
+    domain: str
+    operation: str | None
+    calls: int
+    comparisons: int
+    divergences: int
+    ignored: int
+    timeouts: int
+    errors: Mapping[str, int]
+    latency_mean_ms: Mapping[str, float | None]
+    latency_p50_ms: Mapping[str, float | None]
+    latency_p99_ms: Mapping[str, float | None]

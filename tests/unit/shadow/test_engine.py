@@ -1,0 +1,221 @@
+"""The engine compares, applies ignore rules, counts, and records divergences; it never leaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from shadow.engine import DivergenceError, EngineConfig, ShadowEngine
+from shadow.ignore import IgnoreRule, IgnoreRules
+from shadow.metrics import ShadowMetrics
+from shadow.observation import EFFECT_MISMATCH, RESULT_MISMATCH, SHADOW_TIMEOUT, Observation
+from shadow.records import Divergence
+from shadow.rollup import MinuteRollup
+from shadow.signature import signature
+
+pytestmark = pytest.mark.unit
+
+ID = UUID(int=1)
+
+
+@dataclass(frozen=True)
+class Op:
+    domain: str = "players"
+    name: str = "get_player"
+    unordered: bool = False
+    ignore_fields: frozenset[str] = field(default_factory=frozenset)
+
+
+class ListSink:
+    def __init__(self) -> None:
+        self.recorded: list[Divergence] = []
+
+    def record(self, divergence: Divergence) -> None:
+        self.recorded.append(divergence)
+
+
+class BrokenSink:
+    def record(self, divergence: Divergence) -> None:
+        raise RuntimeError("store exploded")
+
+
+@dataclass
+class Env:
+    engine: ShadowEngine
+    sink: ListSink
+    rules: IgnoreRules
+    registry: CollectorRegistry
+    rollup: MinuteRollup
+    raised: list[tuple[str, BaseException]]
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.registry.get_sample_value(name, labels) or 0.0
+
+
+def make_env(sink: Any = None, **config: Any) -> Env:
+    registry = CollectorRegistry()
+    rules, rollup, raised = IgnoreRules(), MinuteRollup(), []
+    sink = sink or ListSink()
+    engine = ShadowEngine(
+        sink,
+        rules,
+        ShadowMetrics(registry),
+        rollup,
+        EngineConfig(**config),
+        raised=lambda op, exc: raised.append((op, exc)),
+    )
+    return Env(engine, sink, rules, registry, rollup, raised)
+
+
+@pytest.fixture
+def env() -> Env:
+    return make_env(service="mud", code_version="abc123")
+
+
+def legacy(value: Any, **kw: Any) -> Observation:
+    return Observation("legacy", value, None, 0.004, **kw)
+
+
+def async_(value: Any, **kw: Any) -> Observation:
+    return Observation("async", value, None, 0.002, **kw)
+
+
+def outcome(env: Env, value: str) -> float:
+    labels = {"domain": "players", "operation": "get_player", "outcome": value}
+    return env.sample("dualpath_shadow_comparisons_total", **labels)
+
+
+class TestMatch:
+    """A match is counted and nothing is recorded."""
+
+    def test_match(self, env: Env) -> None:
+        result = env.engine.observe(Op(), legacy({"hp": 1}), async_({"hp": 1}), mode="shadow")
+        assert result is not None and not result.mismatched and result.kind is None
+        assert env.sink.recorded == []
+        assert outcome(env, "match") == 1
+
+    def test_latency_per_path(self, env: Env) -> None:
+        env.engine.observe(Op(), legacy(1), async_(1), mode="shadow")
+        labels = {"path": "legacy", "domain": "players", "operation": "get_player"}
+        assert env.sample("dualpath_shadow_path_duration_seconds_sum", **labels) == 0.004
+        assert env.sample("dualpath_shadow_path_duration_seconds_count", **labels) == 1
+
+    def test_errors_per_path(self, env: Env) -> None:
+        both = Observation("async", None, KeyError("x"), 0.001)
+        env.engine.observe(
+            Op(), Observation("legacy", None, KeyError("y"), 0.001), both, mode="live"
+        )
+        labels = {"path": "async", "domain": "players", "operation": "get_player"}
+        assert env.sample("dualpath_shadow_path_errors_total", **labels) == 1
+
+    def test_rollup_counts_the_call(self, env: Env) -> None:
+        env.engine.observe(Op(), legacy(1), async_(1), mode="shadow")
+        (cell,) = env.rollup.drain().values()
+        assert (cell.calls, cell.comparisons, cell.divergences) == (1, 1, 0)
+
+
+class TestDivergence:
+    """A divergence is recorded with its signature, paths and plain-data context."""
+
+    def test_recorded(self, env: Env) -> None:
+        result = env.engine.observe(
+            Op(),
+            legacy({"inv": [{"q": 1}, {"q": 2}]}),
+            async_({"inv": [{"q": 1}, {"q": 3}]}),
+            mode="shadow",
+            inputs={"player_id": ID},
+        )
+        assert result is not None and result.kind == RESULT_MISMATCH
+        (d,) = env.sink.recorded
+        assert d.diff_paths == ("root['inv'][*]['q']",)
+        assert d.signature == signature("players", "get_player", RESULT_MISMATCH, d.diff_paths)
+        assert d.inputs == {"player_id": str(ID)}
+        assert d.primary_result["value"] == {"inv": [{"q": 1}, {"q": 2}]}
+        assert d.shadow_result["path"] == "async"
+        assert d.diff == {"root['inv'][1]['q']": {"primary": 2, "shadow": 3}}
+        assert (d.service, d.code_version, d.mode) == ("mud", "abc123", "shadow")
+        assert d.primary_duration_ms == pytest.approx(4.0)
+        assert outcome(env, RESULT_MISMATCH) == 1
+
+    def test_timeout(self, env: Env) -> None:
+        late = Observation("async", None, TimeoutError(), 0.5)
+        result = env.engine.observe(Op(), legacy(1), late, mode="shadow", timed_out=True)
+        assert result is not None and result.kind == SHADOW_TIMEOUT
+        assert env.sink.recorded[0].diff_paths == ("timeout",)
+
+    def test_operation_options_are_used(self, env: Env) -> None:
+        op = Op(unordered=True, ignore_fields=frozenset({"seen"}))
+        a = legacy([{"id": 1, "seen": 1}, {"id": 2}])
+        b = async_([{"id": 2}, {"id": 1, "seen": 2}])
+        result = env.engine.observe(op, a, b, mode="shadow")
+        assert result is not None and not result.mismatched
+
+
+class TestIgnoreRules:
+    """Rules apply before recording; fully covered comparisons count as ignored."""
+
+    def test_fully_ignored(self, env: Env) -> None:
+        env.rules.replace([IgnoreRule("players", "get_player", "root['a']", "clock", "ops")])
+        result = env.engine.observe(Op(), legacy({"a": 1}), async_({"a": 2}), mode="shadow")
+        assert result is not None and result.ignored and not result.mismatched
+        assert env.sink.recorded == []
+        assert outcome(env, "ignored") == 1
+        assert outcome(env, RESULT_MISMATCH) == 0
+
+    def test_partly_ignored_keeps_the_rest(self, env: Env) -> None:
+        env.rules.replace([IgnoreRule("players", "get_player", "root['a']", "clock", "ops")])
+        env.engine.observe(Op(), legacy({"a": 1, "b": 1}), async_({"a": 2, "b": 2}), mode="shadow")
+        (d,) = env.sink.recorded
+        assert d.diff_paths == ("root['b']",)
+        assert list(d.diff) == ["root['b']"]
+
+    def test_ignored_kind_exposes_the_next(self, env: Env) -> None:
+        env.rules.replace([IgnoreRule("players", "get_player", "root['a']", "clock", "ops")])
+        a = legacy({"a": 1}, effects={"hp": 1})
+        b = async_({"a": 2}, effects={"hp": 2})
+        result = env.engine.observe(Op(), a, b, mode="shadow")
+        assert result is not None and result.kind == EFFECT_MISMATCH
+
+
+class TestTestMode:
+    """raise_on_divergence raises DivergenceError for divergences only."""
+
+    def test_divergence_raises_with_result(self) -> None:
+        env = make_env(raise_on_divergence=True)
+        with pytest.raises(DivergenceError) as info:
+            env.engine.observe(Op(), legacy(1), async_(2), mode="shadow")
+        assert info.value.result.kind == RESULT_MISMATCH
+        assert "players.get_player: result_mismatch at root" in str(info.value)
+        assert len(env.sink.recorded) == 1
+
+    def test_match_and_ignored_do_not_raise(self) -> None:
+        env = make_env(raise_on_divergence=True)
+        env.rules.replace([IgnoreRule("players", "get_player", "root", "x", "ops")])
+        env.engine.observe(Op(), legacy(1), async_(1), mode="shadow")
+        result = env.engine.observe(Op(), legacy(1), async_(2), mode="shadow")
+        assert result is not None and result.ignored
+
+
+class TestNeverLeaks:
+    """Failures inside the engine go to the raised hook, never to the caller."""
+
+    def test_failing_sink(self) -> None:
+        env = make_env(sink=BrokenSink())
+        result = env.engine.observe(Op(), legacy(1), async_(2), mode="shadow")
+        assert result is not None and result.kind == RESULT_MISMATCH
+        assert [op for op, _ in env.raised] == ["record"]
+
+    def test_failing_comparison(self, env: Env) -> None:
+        class Weird:
+            def __eq__(self, other: object) -> bool:
+                raise RuntimeError("no")
+
+            def to_dict(self) -> dict[str, Any]:
+                raise RuntimeError("nope")
+
+        assert env.engine.observe(Op(), legacy(Weird()), async_(Weird()), mode="shadow") is None
+        assert [op for op, _ in env.raised] == ["observe"]

@@ -1,0 +1,74 @@
+"""The per-minute rollup counts outcomes and latencies, and estimates percentiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from shadow.observation import SHADOW_TIMEOUT, Observation
+from shadow.rollup import BUCKETS_MS, MinuteRollup, percentile
+
+pytestmark = pytest.mark.unit
+
+
+def obs(path: str, ms: float, error: BaseException | None = None) -> Observation:
+    return Observation(path, None, error, ms / 1000)
+
+
+class TestMinuteRollup:
+    """One cell per (minute, domain, operation), drained whole and restorable."""
+
+    def test_counts_outcomes(self) -> None:
+        rollup = MinuteRollup()
+        rollup.add("p", "get", None, False, obs("legacy", 1), obs("async", 2))
+        rollup.add("p", "get", "result_mismatch", False, obs("legacy", 1), obs("async", 2))
+        rollup.add("p", "get", None, True, obs("legacy", 1), obs("async", 2))
+        rollup.add(
+            "p", "get", SHADOW_TIMEOUT, False, obs("legacy", 1), obs("async", 50, TimeoutError())
+        )
+        (cell,) = rollup.drain().values()
+        assert (cell.calls, cell.comparisons, cell.divergences, cell.ignored, cell.timeouts) == (
+            4, 3, 2, 1, 1,
+        )  # fmt: skip
+        assert cell.errors == {"legacy": 0, "async": 1}
+        assert cell.latency_sum_ms["legacy"] == pytest.approx(4.0)
+        assert sum(cell.hist["async"]) == 4
+
+    def test_drain_empties_and_restore_merges(self) -> None:
+        rollup = MinuteRollup()
+        rollup.add("p", "get", None, False, obs("legacy", 1), obs("async", 2))
+        cells = rollup.drain()
+        assert len(rollup) == 0
+        rollup.add("p", "get", None, False, obs("legacy", 1), obs("async", 2))
+        rollup.restore(cells)
+        (cell,) = rollup.drain().values()
+        assert cell.calls == 2
+        assert sum(cell.hist["legacy"]) == 2
+
+    def test_unknown_paths_are_not_counted_as_latency(self) -> None:
+        rollup = MinuteRollup()
+        rollup.add("p", "get", None, False, obs("other", 1), obs("async", 2))
+        (cell,) = rollup.drain().values()
+        assert sum(cell.hist["legacy"]) == 0
+
+
+class TestPercentile:
+    """Percentiles interpolate inside the bucket that holds them."""
+
+    def test_empty_is_none(self) -> None:
+        assert percentile([0] * (len(BUCKETS_MS) + 1), 0.5) is None
+
+    def test_single_bucket(self) -> None:
+        hist = [0] * (len(BUCKETS_MS) + 1)
+        hist[BUCKETS_MS.index(2.0)] = 10  # (1, 2] ms
+        assert 1.0 < percentile(hist, 0.5) <= 2.0  # type: ignore[operator]
+
+    def test_p99_sees_the_slow_tail(self) -> None:
+        hist = [0] * (len(BUCKETS_MS) + 1)
+        hist[BUCKETS_MS.index(1.0)] = 98
+        hist[BUCKETS_MS.index(500.0)] = 2
+        assert percentile(hist, 0.5) <= 1.0  # type: ignore[operator]
+        assert percentile(hist, 0.99) > 200.0  # type: ignore[operator]
+
+    def test_overflow_reports_last_bound(self) -> None:
+        hist = [0] * len(BUCKETS_MS) + [3]
+        assert percentile(hist, 0.5) == BUCKETS_MS[-1]
