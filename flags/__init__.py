@@ -14,6 +14,8 @@ Exceptions::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from flags.bucketing import bucket, in_rollout
 from flags.decision import DecisionTable
 from flags.environment import EnvironmentFlags, parse_flags
@@ -29,6 +31,10 @@ from flags.model import (
     flag_name,
 )
 
+if TYPE_CHECKING:
+    from flags.postgres import PostgresFlagStore
+    from flags.unleash import UnleashFlags
+
 __all__ = [
     "MODES",
     "SAFE_MODE",
@@ -40,8 +46,23 @@ __all__ = [
     "FlagSourceUnavailable",
     "FlagState",
     "Mode",
+    "PostgresFlagStore",
+    "UnleashFlags",
     "bucket",
     "flag_name",
     "in_rollout",
     "parse_flags",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the Postgres and Unleash providers on first use: their drivers load slowly."""
+    if name == "PostgresFlagStore":
+        from flags.postgres import PostgresFlagStore
+
+        return PostgresFlagStore
+    if name == "UnleashFlags":
+        from flags.unleash import UnleashFlags
+
+        return UnleashFlags
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
