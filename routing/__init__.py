@@ -10,7 +10,14 @@ Nothing here imports ``persistence``: the MUD's operations are declared in ``app
 
 from __future__ import annotations
 
-from routing.dispatch import DEFAULT_DISPATCH, Dispatch, Route, serve_async, serve_legacy
+from routing.dispatch import (
+    DEFAULT_DISPATCH,
+    Dispatch,
+    Route,
+    SyncDispatch,
+    serve_async,
+    serve_legacy,
+)
 from routing.loop_thread import LoopClosedError
 from routing.registry import Kind, Operation, OperationRegistry
 from routing.router import PersistenceRouter, TransactionNotRoutedError
@@ -26,6 +33,7 @@ __all__ = [
     "OperationRegistry",
     "PersistenceRouter",
     "Route",
+    "SyncDispatch",
     "SyncFacade",
     "TransactionNotRoutedError",
     "serve_async",

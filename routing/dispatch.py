@@ -6,7 +6,10 @@ awaitable of the caller's result. The router looks the strategy up per call in a
 by every view, so a shadow runner is plugged in by replacing the ``shadow`` and ``live``
 entries (``PersistenceRouter.use_dispatch``), and nothing else changes.
 
-Until then ``shadow`` is served like ``legacy`` and ``live`` like ``async``.
+The sync facade has the same arrangement with blocking strategies (``SyncDispatch``):
+``legacy`` calls the legacy method in the caller's thread, ``async`` runs the async method on
+the router's background loop thread. Until a shadow runner is plugged in, ``shadow`` is served
+like ``legacy`` and ``live`` like ``async``, on both sides.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any, Protocol
 
 from flags.model import Mode
 from routing.keys import KeyOf
+from routing.loop_thread import LoopThread
 from routing.registry import Operation
 
 
@@ -86,3 +90,34 @@ DEFAULT_DISPATCH: Mapping[Mode, Dispatch] = {
     "live": serve_async,
     "async": serve_async,
 }
+
+
+class SyncDispatch(Protocol):
+    """Serves one blocking call of a route in one mode."""
+
+    def __call__(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
+
+
+def serve_legacy_sync(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """Legacy only: the legacy method, in the caller's thread."""
+    return route.legacy(*args, **kwargs)
+
+
+def on_loop_thread(loop_thread: LoopThread) -> SyncDispatch:
+    """Async only: the async method run on ``loop_thread``'s loop, waited for."""
+
+    def serve_async_sync(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return loop_thread.run(route.async_(*args, **kwargs))
+
+    return serve_async_sync
+
+
+def default_sync_dispatch(loop_thread: LoopThread) -> dict[Mode, SyncDispatch]:
+    """The sync facade's strategies before any shadow runner is plugged in."""
+    serve_async_sync = on_loop_thread(loop_thread)
+    return {
+        "legacy": serve_legacy_sync,
+        "shadow": serve_legacy_sync,
+        "live": serve_async_sync,
+        "async": serve_async_sync,
+    }

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import structlog
 
 T = TypeVar("T")
+STOP_TIMEOUT = 30.0
 
 
 class LoopClosedError(RuntimeError):
@@ -67,7 +68,9 @@ class LoopThread:
         if loop is None or thread is None:
             return
         try:
-            asyncio.run_coroutine_threadsafe(_finish(before), loop).result()
+            asyncio.run_coroutine_threadsafe(_finish(before), loop).result(STOP_TIMEOUT)
+        except TimeoutError:
+            structlog.get_logger().warning("routing.loop_close_timed_out", seconds=STOP_TIMEOUT)
         finally:
             loop.call_soon_threadsafe(loop.stop)
             thread.join()

@@ -13,7 +13,13 @@ from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 
 from flags.model import Mode
-from routing.dispatch import DEFAULT_DISPATCH, Dispatch, Route
+from routing.dispatch import (
+    DEFAULT_DISPATCH,
+    Dispatch,
+    Route,
+    SyncDispatch,
+    default_sync_dispatch,
+)
 from routing.keys import KeyOf, compile_key
 from routing.loop_thread import LoopThread
 from routing.modes import GuardedFlags, ModeSource
@@ -45,6 +51,7 @@ class RoutedPaths:
         )
         self.dispatch: dict[Mode, Dispatch] = {**DEFAULT_DISPATCH, **(dispatch or {})}
         self.loop_thread = LoopThread()
+        self.sync_dispatch: dict[Mode, SyncDispatch] = default_sync_dispatch(self.loop_thread)
         self.async_signatures = {op.name: _signature(async_, op.name) for op in registry}
         self.legacy_signatures = {op.name: _signature(legacy, op.legacy_name) for op in registry}
         self._async_keys = _keys(registry, self.async_signatures)

@@ -21,7 +21,7 @@ from concurrent.futures import Executor
 from typing import TYPE_CHECKING, Any
 
 from flags.model import Mode
-from routing.dispatch import Dispatch, Route
+from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.modes import ModeSource
 from routing.paths import RoutedPaths
 from routing.registry import OperationRegistry
@@ -112,9 +112,16 @@ class PersistenceRouter:
             )
         return facade
 
-    def use_dispatch(self, mode: Mode, dispatch: Dispatch) -> None:
-        """Serve ``mode`` with ``dispatch`` from now on, in every view (e.g. a shadow runner)."""
+    def use_dispatch(
+        self, mode: Mode, dispatch: Dispatch, *, sync: SyncDispatch | None = None
+    ) -> None:
+        """Serve ``mode`` with ``dispatch`` (and the sync facade with ``sync``, if given).
+
+        This is where a shadow runner plugs in; it applies to every view at once.
+        """
         self._paths.dispatch[mode] = dispatch
+        if sync is not None:
+            self._paths.sync_dispatch[mode] = sync
 
     def transaction(self) -> Any:
         """Not routed: raises ``TransactionNotRoutedError`` (see the module docstring)."""

@@ -16,39 +16,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from flags.model import Mode
-from routing.dispatch import Route
-from routing.loop_thread import LoopThread
+from routing.dispatch import Route, SyncDispatch
 from routing.paths import RoutedPaths
 from routing.router import TransactionNotRoutedError, Views
 
 _running_loop = asyncio._get_running_loop
 
 
-class SyncDispatch(Protocol):
-    """Serves one blocking call of a route in one mode."""
-
-    def __call__(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any: ...
-
-
 class InsideEventLoopError(RuntimeError):
     """A blocking persistence call was made on a thread that runs an event loop."""
-
-
-def serve_legacy_sync(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Legacy only: the legacy method, in the caller's thread."""
-    return route.legacy(*args, **kwargs)
-
-
-def on_loop_thread(loop_thread: LoopThread) -> SyncDispatch:
-    """Async only: the async method on the background loop, waited for."""
-
-    def serve_async_sync(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        return loop_thread.run(route.async_(*args, **kwargs))
-
-    return serve_async_sync
 
 
 class SyncFacade:
@@ -67,7 +46,7 @@ class SyncFacade:
         self._views = views
         self.registry = paths.registry
         self.service = service
-        table = _sync_table(paths)
+        table = paths.sync_dispatch
         for operation in paths.registry:
             route = paths.route(operation, service, legacy_keys=True)
             setattr(self, operation.legacy_name, _blocking(paths, route, table))
@@ -92,16 +71,6 @@ class SyncFacade:
 
     def __repr__(self) -> str:
         return f"<SyncFacade service={self.service!r} operations={len(self.registry)}>"
-
-
-def _sync_table(paths: RoutedPaths) -> Mapping[Mode, SyncDispatch]:
-    serve_async_sync = on_loop_thread(paths.loop_thread)
-    return {
-        "legacy": serve_legacy_sync,
-        "shadow": serve_legacy_sync,
-        "live": serve_async_sync,
-        "async": serve_async_sync,
-    }
 
 
 def _blocking(

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -16,6 +17,7 @@ from routing import (
     InsideEventLoopError,
     LoopClosedError,
     PersistenceRouter,
+    Route,
     SyncFacade,
     TransactionNotRoutedError,
 )
@@ -217,3 +219,27 @@ class TestClose:
         await asyncio.to_thread(router.sync.get_widget, "w1")
         await router.close()
         assert not router._paths.loop_thread.started
+
+
+class TestDispatchPlugIn:
+    """A blocking strategy plugged in through the router serves that mode on the facade."""
+
+    def test_use_dispatch_with_sync(self, store: Store, flags: FixedFlags) -> None:
+        seen: list[str] = []
+
+        def recorded(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            seen.append(route.operation.legacy_name)
+            return route.legacy(*args, **kwargs)
+
+        async def unused(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            raise AssertionError("the async side was not called")
+
+        router = PersistenceRouter(
+            widget_registry(), legacy=LegacyWidgets(store), async_=AsyncWidgets(store), flags=flags
+        )
+        router.use_dispatch("shadow", unused, sync=recorded)
+        flags.modes["widget"] = "shadow"
+        assert router.sync.get_widget("w2") is store.rows["w2"]
+        router.sync.close()
+        assert seen == ["get_widget"]
+        assert store.served == [("legacy", "get_widget")]
