@@ -9,7 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from app.service.divergence_access import divergence_store, exemplars, find_group, list_groups
+from app.service.divergence_access import (
+    divergence_store,
+    exemplars,
+    fetch_groups,
+    find_group,
+    list_groups,
+)
 from app.service.filters import FILTERS
 from app.service.overview import WINDOW_MINUTES, domain_cards
 from app.service.records import resolve
@@ -23,6 +29,7 @@ __all__ = ["router"]
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 State = Annotated[ServiceState, Depends(service_state)]
 LIST_LIMIT = 500
+STATUSES = ("open", "ignored", "fixed")
 
 
 def make_templates() -> Jinja2Templates:
@@ -53,7 +60,7 @@ async def overview(request: Request, state: State) -> HTMLResponse:
     if store is not None:
         since = now - timedelta(minutes=WINDOW_MINUTES)
         rollup = await resolve(store.rollup(since=since))
-        open_groups = await resolve(store.groups(status="open"))
+        open_groups = await fetch_groups(store, status="open")
     flags = await system.flags.list()
     cards = domain_cards(flags, rollup, open_groups, now)
     changes = await system.flags.history(limit=8)
@@ -71,7 +78,8 @@ async def divergences(
     """Divergence groups, filterable by domain, kind and status."""
     system = state.require_system()
     store = getattr(system, "divergences", None)
-    filters = {"domain": domain or None, "kind": kind or None, "status": status or None}
+    status = status if status in STATUSES else None
+    filters = {"domain": domain or None, "kind": kind or None, "status": status}
     groups = await list_groups(store, **filters) if store is not None else []
     domains = [s.domain for s in await system.flags.list()]
     return page(

@@ -6,6 +6,7 @@ dicts here (``group_view``, ``exemplar_view``) for the JSON API and the dashboar
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import HTTPException
@@ -17,11 +18,13 @@ __all__ = [
     "act",
     "divergence_store",
     "exemplar_view",
+    "fetch_groups",
     "find_group",
     "group_view",
     "list_groups",
 ]
 
+MAX_GROUPS = 100_000
 # The URL verb of each status action, and the store method behind it.
 ACTIONS = {"ignore": "ignore", "reopen": "reopen", "fixed": "mark_fixed"}
 
@@ -34,11 +37,19 @@ def divergence_store(system: Any) -> Any:
     return store
 
 
+async def fetch_groups(store: Any, limit: int = MAX_GROUPS, **filters: Any) -> list[Any]:
+    """The group records matching ``filters`` (domain, status, kind), up to ``limit``."""
+    if "limit" in inspect.signature(store.groups).parameters:
+        filters["limit"] = limit
+    records: list[Any] = await resolve(store.groups(**filters))
+    return records
+
+
 async def list_groups(
     store: Any, *, domain: str | None = None, status: str | None = None, kind: str | None = None
 ) -> list[dict[str, Any]]:
     """The groups matching the filters, most recently seen first."""
-    records = await resolve(store.groups(domain=domain, status=status, kind=kind))
+    records = await fetch_groups(store, domain=domain, status=status, kind=kind)
     views = [group_view(r) for r in records]
     views.sort(key=lambda g: str(g.get("last_seen") or ""), reverse=True)
     return views
@@ -48,11 +59,14 @@ async def find_group(store: Any, signature: str) -> dict[str, Any]:
     """One group by signature, or 404."""
     lookup = getattr(store, "group", None)
     if lookup is not None:
-        record = await resolve(lookup(signature))
+        try:
+            record = await resolve(lookup(signature))
+        except KeyError:
+            record = None
         if record is None:
             raise HTTPException(404, f"no divergence group {signature!r}")
         return group_view(record)
-    for record in await resolve(store.groups()):
+    for record in await fetch_groups(store):
         if str(getattr(record, "signature", None) or as_dict(record).get("signature")) == signature:
             return group_view(record)
     raise HTTPException(404, f"no divergence group {signature!r}")

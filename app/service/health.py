@@ -10,14 +10,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.service.metrics import shadow_registry
-from app.service.records import jsonable, resolve
+from app.service.records import jsonable
 from app.service.state import ServiceState, service_state
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
 State = Annotated[ServiceState, Depends(service_state)]
-QUEUE_FIELDS = ("queue_depth", "queue_size", "queue_capacity", "dropped", "pending")
 
 
 @router.get("/healthz")
@@ -51,16 +50,18 @@ def flags_check(flags: Any) -> dict[str, Any]:
 
 
 async def queue_check(system: Any) -> dict[str, Any]:
-    """The shadow engine's queue, as far as it reports it."""
-    holders = [getattr(system, "shadow", None), getattr(system, "divergences", None)]
-    for holder in filter(None, holders):
-        stats = getattr(holder, "queue_stats", None) or getattr(holder, "stats", None)
-        if callable(stats):
-            return {"ok": True, **jsonable(await resolve(stats()))}
-        found = {f: getattr(holder, f) for f in QUEUE_FIELDS if hasattr(holder, f)}
-        if found:
-            return {"ok": True, **jsonable(found)}
-    return {"ok": holders != [None, None], "detail": "no shadow engine in this system"}
+    """The shadow engine's store queue: depth, capacity and divergences dropped."""
+    store = getattr(getattr(system, "shadow", None), "store", None)
+    if store is None:
+        return {"ok": False, "detail": "no shadow engine in this system"}
+    depth = len(store)
+    capacity = getattr(getattr(store, "config", None), "max_queue", None)
+    return {
+        "ok": capacity is None or depth < capacity,
+        "depth": depth,
+        "capacity": capacity,
+        "dropped": getattr(store, "dropped", None),
+    }
 
 
 @router.get("/metrics")

@@ -26,7 +26,7 @@ class FieldRow:
 
 def field_rows(primary: Any, shadow: Any, diff_paths: Iterable[str] = ()) -> list[FieldRow]:
     """Rows for every leaf of either result, in order, marked where values or paths differ."""
-    left, right = dict(flatten(primary)), dict(flatten(shadow))
+    left, right = dict(flatten(_without_path(primary))), dict(flatten(_without_path(shadow)))
     named = {readable_path(p) for p in diff_paths}
     rows = []
     for path in dict.fromkeys([*left, *right]):
@@ -34,6 +34,13 @@ def field_rows(primary: Any, shadow: Any, diff_paths: Iterable[str] = ()) -> lis
         differs = a != b or any(path == n or path.endswith("." + n) for n in named if n)
         rows.append(FieldRow(path or "(value)", a, b, differs))
     return rows
+
+
+def _without_path(side: Any) -> Any:
+    """A stored side without its ``path`` (legacy/async differ by design; shown in headers)."""
+    if isinstance(side, dict) and "path" in side:
+        return {k: v for k, v in side.items() if k != "path"}
+    return side
 
 
 def flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
