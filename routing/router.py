@@ -8,7 +8,9 @@ plugged in with ``use_dispatch``). Results and exceptions pass through unchanged
 
 Not routed: ``transaction()``. A unit of work belongs to one path's connection, and a flag
 could send two calls of one unit of work to different paths, so the router refuses it; open a
-unit of work on a path directly (``legacy.transaction()`` or ``async_layer.transaction()``).
+unit of work on a path directly (``legacy.transaction()`` or ``async_layer.transaction()``)
+and make the calls inside it on that path too: a routed call sent to the other path would run
+outside the unit of work.
 
 The per-call path is a closure made at construction: the key extractor is precompiled (an
 argument index and an ``attrgetter``), and nothing on it binds signatures or logs.
