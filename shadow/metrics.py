@@ -25,6 +25,7 @@ class ShadowMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         registry = REGISTRY if registry is None else registry
+        self.registry = registry
         self.comparisons = Counter(
             "dualpath_shadow_comparisons",
             "Shadowed calls by outcome: match, ignored, or the divergence kind.",

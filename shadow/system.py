@@ -56,9 +56,9 @@ class Shadow:
                 name="shadow-rules",
             )
 
-    async def stop(self) -> None:
-        """Flush what is queued (best effort), stop the background tasks, close the pool."""
-        await self.store.stop()
+    async def stop(self, max_wait_s: float = 5.0) -> None:
+        """Flush what is queued (up to ``max_wait_s``), stop the tasks, close the pool."""
+        await self.store.stop(max_wait_s)
         if self._refresher is not None:
             self._refresher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
