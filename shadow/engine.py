@@ -167,18 +167,13 @@ class ShadowEngine:
 
     def _count(self, result: Result) -> None:
         try:
-            outcome = result.kind or ("ignored" if result.ignored else "match")
-            self._metrics.count(result.domain, result.operation, outcome)
-            self._metrics.observe(result.domain, result.operation, result.primary)
-            self._metrics.observe(result.domain, result.operation, result.shadow)
-            self._rollup.add(
-                result.domain,
-                result.operation,
-                result.kind,
-                result.ignored,
-                result.primary,
-                result.shadow,
-            )
+            domain, name, comparison = result.domain, result.operation, result.comparison
+            kind, ignored = comparison.kind, comparison.ignored
+            outcome = kind or ("ignored" if ignored else "match")
+            self._metrics.count(domain, name, outcome)
+            self._metrics.observe(domain, name, result.primary)
+            self._metrics.observe(domain, name, result.shadow)
+            self._rollup.add(domain, name, kind, ignored, result.primary, result.shadow)
         except Exception as exc:
             self._raised("count", exc)
 
