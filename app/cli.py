@@ -75,3 +75,8 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+from app.cli_service import register  # noqa: E402
+
+register(app)
