@@ -124,6 +124,15 @@ def translate_error(exc: BaseException) -> PersistenceError:
     return DatabaseError(f"{type(exc).__name__}: {_first_line(exc)}")
 
 
+def _connection_lost(exc: BaseException) -> bool:
+    """Whether ``exc`` means the connection itself is gone (not a failed statement)."""
+    if isinstance(exc, asyncpg.PostgresError):
+        return (exc.sqlstate or "").startswith(("08", "57P"))
+    return isinstance(exc, asyncpg.InterfaceError | OSError) and not isinstance(
+        exc, _ClientDataError
+    )
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "no message"
@@ -216,6 +225,20 @@ class AsyncDatabase:
         except (*DRIVER_ERRORS, RuntimeError) as exc:
             structlog.get_logger().warning("async_db.pool_close_failed", error=repr(exc))
 
+    async def _failed(self, exc: BaseException) -> PersistenceError:
+        """Translate ``exc``; if the connection was lost, replace every pooled connection.
+
+        A server restart or ``pg_terminate_backend`` kills all of them at once, and asyncpg
+        only notices a dead idle connection when it is used: expiring them makes the next
+        call after this one run on a fresh connection.
+        """
+        if _connection_lost(exc):
+            pool = self._pools.get(asyncio.get_running_loop())
+            if pool is not None:
+                await pool.expire_connections()
+            structlog.get_logger().warning("async_db.connections_expired", error=repr(exc))
+        return translate_error(exc)
+
     # --- units of work ---------------------------------------------------------------------
 
     def unit_of_work(self) -> AsyncUnitOfWork | None:
@@ -241,7 +264,7 @@ class AsyncDatabase:
             async with unit.lock:
                 return await (await unit.connection()).fetchrow(sql, *args)
         except DRIVER_ERRORS as exc:
-            raise translate_error(exc) from exc
+            raise await self._failed(exc) from exc
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """All rows."""
@@ -253,7 +276,7 @@ class AsyncDatabase:
             async with unit.lock:
                 return list(await (await unit.connection()).fetch(sql, *args))
         except DRIVER_ERRORS as exc:
-            raise translate_error(exc) from exc
+            raise await self._failed(exc) from exc
 
     async def write(
         self, operation: Operation[T], bus: EventBus | None, *, single_statement: bool = False
@@ -275,7 +298,7 @@ class AsyncDatabase:
                     async with conn.transaction():
                         result, events = await operation(conn)
         except DRIVER_ERRORS as exc:
-            raise translate_error(exc) from exc
+            raise await self._failed(exc) from exc
         if events and bus is not None:
             bus.publish_all(events)
         return result
@@ -341,16 +364,16 @@ class AsyncUnitOfWork:
             try:
                 await (tx.commit() if how == "commit" else tx.rollback())
             except DRIVER_ERRORS as exc:
-                raise translate_error(exc) from exc
+                raise await self.database._failed(exc) from exc
 
     async def close(self) -> None:
         """Roll back what was not committed and give the connection back to its pool."""
         conn, self._conn = self._conn, None
         self.events = []
         try:
-            if self._tx is not None and conn is not None and not conn.is_closed():
+            if self._tx is not None:
                 await self._end("rollback")
-        except PersistenceError as exc:
+        except (PersistenceError, *DRIVER_ERRORS) as exc:
             structlog.get_logger().warning("async_db.rollback_failed", error=str(exc))
         finally:
             self._tx = None

@@ -81,20 +81,25 @@ async def layer(world: str, log: EventLog) -> AsyncIterator[AsyncPersistenceLaye
     await layer.close()
 
 
+def insert_player(url: str, name: str = "Wilbur", **stats: int) -> Player:
+    """Insert a user and its player with plain SQL and return the Player."""
+    user_id, player_id = uuid.uuid4(), uuid.uuid4()
+    run_sql(url, USER_SQL, (str(user_id), name.lower(), f"{name.lower()}@example.org"))
+    player = Player(player_id, user_id, name, "arkham_square", stats=Stats(**stats))
+    run_sql(
+        url,
+        "INSERT INTO players (player_id, user_id, name, profession_id, current_room_id, stats)"
+        " VALUES (%s, %s, %s, 0, 'arkham_square', %s)",
+        (str(player_id), str(user_id), name, psycopg2.extras.Json(player.stats.to_dict())),
+    )
+    return player
+
+
 @pytest.fixture
 def make_player(world: str) -> PlayerFactory:
-    """Insert a user and its player (through SQL, not the layer) and return the Player."""
+    """``await make_player(name, **stats)``: a player inserted through SQL, not the layer."""
 
     async def make(name: str = "Wilbur", **stats: int) -> Player:
-        user_id, player_id = uuid.uuid4(), uuid.uuid4()
-        run_sql(world, USER_SQL, (str(user_id), name.lower(), f"{name.lower()}@example.org"))
-        player = Player(player_id, user_id, name, "arkham_square", stats=Stats(**stats))
-        run_sql(
-            world,
-            "INSERT INTO players (player_id, user_id, name, profession_id, current_room_id,"
-            " stats) VALUES (%s, %s, %s, 0, 'arkham_square', %s)",
-            (str(player_id), str(user_id), name, psycopg2.extras.Json(player.stats.to_dict())),
-        )
-        return player
+        return insert_player(world, name, **stats)
 
     return make
