@@ -11,6 +11,7 @@ processes and minutes, so the dashboard can estimate p50/p99 for any window with
 from __future__ import annotations
 
 import bisect
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -78,10 +79,14 @@ Key = tuple[int, str, str]
 
 
 class MinuteRollup:
-    """The cells not yet written, keyed by (epoch minute, domain, operation)."""
+    """The cells not yet written, keyed by (epoch minute, domain, operation).
+
+    Thread-safe: a runner may observe from worker threads while the store drains.
+    """
 
     def __init__(self) -> None:
         self._cells: dict[Key, RollupCell] = {}
+        self._lock = threading.Lock()
 
     def add(
         self,
@@ -94,30 +99,33 @@ class MinuteRollup:
     ) -> None:
         """Count one shadowed call and its outcome."""
         key = (int(time.time()) // 60, domain, operation)
-        cell = self._cells.get(key)
-        if cell is None:
-            cell = self._cells[key] = RollupCell()
-        cell.calls += 1
-        cell.comparisons += kind != SHADOW_TIMEOUT
-        cell.timeouts += kind == SHADOW_TIMEOUT
-        cell.divergences += kind is not None
-        cell.ignored += ignored
-        cell.observe(primary)
-        cell.observe(shadow)
+        with self._lock:
+            cell = self._cells.get(key)
+            if cell is None:
+                cell = self._cells[key] = RollupCell()
+            cell.calls += 1
+            cell.comparisons += kind != SHADOW_TIMEOUT
+            cell.timeouts += kind == SHADOW_TIMEOUT
+            cell.divergences += kind is not None
+            cell.ignored += ignored
+            cell.observe(primary)
+            cell.observe(shadow)
 
     def drain(self) -> dict[Key, RollupCell]:
         """Take every cell, leaving the rollup empty."""
-        cells, self._cells = self._cells, {}
+        with self._lock:
+            cells, self._cells = self._cells, {}
         return cells
 
     def restore(self, cells: dict[Key, RollupCell]) -> None:
         """Put back cells that could not be written."""
-        for key, cell in cells.items():
-            current = self._cells.get(key)
-            if current is None:
-                self._cells[key] = cell
-            else:
-                current.merge(cell)
+        with self._lock:
+            for key, cell in cells.items():
+                current = self._cells.get(key)
+                if current is None:
+                    self._cells[key] = cell
+                else:
+                    current.merge(cell)
 
     def __len__(self) -> int:
         return len(self._cells)

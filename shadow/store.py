@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import threading
 from collections import deque
@@ -166,7 +167,7 @@ class DivergenceStore:
 
     async def _write(self, size: int) -> None:
         with self._lock:
-            batch = [self._queue[i] for i in range(size)]
+            batch = list(itertools.islice(self._queue, size))
         cells = self.rollup.drain()
         if not batch and not cells:
             return

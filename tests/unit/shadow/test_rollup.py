@@ -72,3 +72,21 @@ class TestPercentile:
     def test_overflow_reports_last_bound(self) -> None:
         hist = [0] * len(BUCKETS_MS) + [3]
         assert percentile(hist, 0.5) == BUCKETS_MS[-1]
+
+
+def test_concurrent_adds_are_all_counted() -> None:
+    """Observations from several threads lose no counts."""
+    import threading
+
+    rollup = MinuteRollup()
+
+    def work() -> None:
+        for _ in range(2000):
+            rollup.add("p", "get", None, False, obs("legacy", 1), obs("async", 2))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(cell.calls for cell in rollup.drain().values()) == 8000
