@@ -23,10 +23,14 @@ Units of work: ``transaction(bus)`` opens an ``AsyncUnitOfWork`` bound, through 
 ``ContextVar``, to the current task context. While it is open, every call on this database in
 that context runs on its connection inside its transaction and collects its events; nothing
 commits until ``commit()``, which publishes the events on ``bus``. Exit without commit rolls
-back. Without one, a write runs in its own transaction and publishes after it commits.
+back. Without one, a write runs in its own transaction and publishes after it commits; a write
+that is one statement (health, XP, stats, upserts, deletes) runs as that statement's implicit
+transaction, which is just as atomic and saves the BEGIN and COMMIT round trips.
 
 Errors are translated here, at one boundary: integrity violations become ``ValidationError``,
 every other driver, OS or connection failure ``DatabaseError``, raised ``from`` the original.
+A lost connection also expires the pool's other connections, which a server restart or
+``pg_terminate_backend`` has usually killed too, so the next call runs on a fresh one.
 """
 
 from __future__ import annotations

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from persistence.api import AsyncPersistence
 
 from persistence.async_db import AsyncDatabase, _TransactionScope, default_database
 from persistence.events import EventBus
@@ -189,3 +193,9 @@ class AsyncPersistenceLayer(InventoryMethods):
         return await self.repos.experience.update_player_stat_field(
             player_id, field_name, delta, reason
         )
+
+
+if TYPE_CHECKING:
+
+    def _conforms(layer: AsyncPersistenceLayer) -> AsyncPersistence:
+        return layer

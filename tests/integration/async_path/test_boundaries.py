@@ -88,3 +88,18 @@ class TestTranslation:
     def test_a_cast_glued_to_a_parameter_is_caught(self) -> None:
         with pytest.raises(ValueError, match="parameters"):
             statement("SELECT :b::int", "b")
+
+
+def test_the_public_names_are_pinned() -> None:
+    """The package exports exactly the seven repositories the guide names."""
+    import persistence.repositories as repositories
+
+    assert repositories.__all__ == [
+        "ContainerRepository",
+        "ExperienceRepository",
+        "HealthRepository",
+        "ItemRepository",
+        "PlayerRepository",
+        "ProfessionRepository",
+        "RoomRepository",
+    ]
