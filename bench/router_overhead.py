@@ -6,7 +6,7 @@ Cases, each routed and direct in the same run against the same database:
   direct and routed batches side by side in alternating order; overhead = the median of the
   per-pair differences.
 - Throughput at 100 in flight (closed loop), direct and routed side by side in alternating
-  order, six pairs; ratio = the median of the per-pair ratios.
+  order, eight pairs; ratio = the median of the per-pair ratios.
 - The dispatch alone, on an in-memory path with no I/O, which isolates the router's own
   CPU from the database's noise: the async router, and the sync facade in legacy mode.
 
@@ -69,7 +69,12 @@ async def cpu_us(op: Op, calls: int) -> float:
     return (time.process_time() - begun) / calls * 1e6
 
 
-async def cpu_pair(direct: Op, routed: Op, *, calls: int, rounds: int) -> tuple[float, float]:
+def _spread(values: list[float]) -> str:
+    """The range of the per-pair figures, to show how noisy the run was."""
+    return f"{min(values):.2f} .. {max(values):.2f}"
+
+
+async def cpu_pair(direct: Op, routed: Op, *, calls: int, rounds: int) -> tuple[float, float, str]:
     """Median CPU µs per call of each, from adjacent batches in alternating order.
 
     The overhead is taken as the median of the per-round differences, so drift in the
@@ -85,12 +90,12 @@ async def cpu_pair(direct: Op, routed: Op, *, calls: int, rounds: int) -> tuple[
         directs.append(d)
         differences.append(r - d)
     base = statistics.median(directs)
-    return base, base + statistics.median(differences)
+    return base, base + statistics.median(differences), _spread(differences)
 
 
 async def throughput_pair(
-    direct: Op, routed: Op, *, seconds: float, rounds: int = 6
-) -> tuple[float, float]:
+    direct: Op, routed: Op, *, seconds: float, rounds: int = 8
+) -> tuple[float, float, str]:
     """Ops/s of each at 100 in flight, from adjacent rounds in alternating order.
 
     The ratio is the median of per-round ratios (robust to load drift between rounds);
@@ -105,27 +110,29 @@ async def throughput_pair(
         directs.append(d.ops_per_s)
         ratios.append(r.ops_per_s / d.ops_per_s)
     base = statistics.median(directs)
-    return base, base * statistics.median(ratios)
+    return base, base * statistics.median(ratios), _spread(ratios)
 
 
-def cpu_row(case: str, direct: float, routed: float) -> dict[str, Any]:
+def cpu_row(case: str, direct: float, routed: float, spread: str = "") -> dict[str, Any]:
     return {
         "bench": BENCH,
         "case": case,
         "direct_cpu_us": direct,
         "routed_cpu_us": routed,
         "overhead_cpu_us": routed - direct,
+        "per-pair range": spread,
         "goal": "<= 10 µs",
     }
 
 
-def throughput_row(case: str, direct: float, routed: float) -> dict[str, Any]:
+def throughput_row(case: str, direct: float, routed: float, spread: str) -> dict[str, Any]:
     return {
         "bench": BENCH,
         "case": case,
         "direct_ops_s": direct,
         "routed_ops_s": routed,
         "ratio": routed / direct,
+        "per-pair range": spread,
         "goal": ">= 0.95x",
     }
 
@@ -209,7 +216,7 @@ def measure_dispatch(calls: int = 50_000) -> list[dict[str, Any]]:
     ]
 
 
-def run(url: str, seconds: float = 12.0, calls: int = 1000) -> list[dict[str, Any]]:
+def run(url: str, seconds: float = 16.0, calls: int = 1000) -> list[dict[str, Any]]:
     """Every case; rows for the bench report."""
     rows = measure_dispatch()
     rows += asyncio.run(measure_paths(url, seconds, calls))
