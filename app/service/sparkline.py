@@ -25,7 +25,7 @@ def sparkline(
     label = escape(title)
     return (
         f'<svg class="spark" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}"'
-        f' role="img" aria-label="{label}"><title>{label}</title>'
+        f' preserveAspectRatio="none" role="img" aria-label="{label}"><title>{label}</title>'
         f'<line class="base" x1="0" y1="{HEIGHT - PAD}" x2="{WIDTH}" y2="{HEIGHT - PAD}"/>'
         + "".join(lines)
         + "</svg>"
