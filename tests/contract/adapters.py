@@ -53,6 +53,7 @@ class PathUnderTest(Protocol):
     published: list[object]
 
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any: ...
+    async def concurrently(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]: ...
     def transaction(self) -> Any: ...
     async def close(self) -> None: ...
 
@@ -93,6 +94,10 @@ class AsyncPath:
     async def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         """Await ``method`` on the layer."""
         return await getattr(self.layer, method)(*args, **kwargs)
+
+    async def concurrently(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+        """Run every call of ``method`` at once, as separate tasks."""
+        return list(await asyncio.gather(*(self.call(method, *args) for args in calls)))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWorkUnderTest]:
@@ -154,6 +159,11 @@ class LegacyPath:
         return await self._run(
             getattr(self.layer, LEGACY_NAMES.get(method, method)), *args, **kwargs
         )
+
+    async def concurrently(self, method: str, calls: list[tuple[Any, ...]]) -> list[Any]:
+        """Run every call of ``method`` at once, each in a thread of its own."""
+        fn = getattr(self.layer, LEGACY_NAMES.get(method, method))
+        return list(await asyncio.gather(*(asyncio.to_thread(fn, *args) for args in calls)))
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWorkUnderTest]:

@@ -5,57 +5,31 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from uuid import UUID
 
-import psycopg2
 import pytest
 
-from persistence.seed import COLUMNS, GAME_TABLES, SeedSummary, seed_world
+from persistence.seed import SeedSummary
 from tests.conftest import create_database, drop_database
 from tests.contract.adapters import PathUnderTest, open_path
-from tests.contract.stored import StoredState
+from tests.contract.stored import SeededWorld, StoredState
 
 PLAYERS = 20
 SEED = 7
 MISSING = UUID("00000000-0000-4000-8000-00000000dead")
-INSERT_ORDER = tuple(COLUMNS)  # parents before children
 
 
 @pytest.fixture(scope="session")
-def seeded(database_url: str) -> Iterator[tuple[SeedSummary, dict[str, str]]]:
-    """The 20-player world, seeded once, with a copy of every table kept aside in ``snap``."""
-    summary = seed_world(database_url, players=PLAYERS, seed=SEED, replace=True)
-    copies = ";".join(f"CREATE TABLE snap.{t} AS TABLE public.{t}" for t in GAME_TABLES)
-    _execute(database_url, f"DROP SCHEMA IF EXISTS snap CASCADE; CREATE SCHEMA snap; {copies}")
-    state = StoredState(database_url)
-    yield summary, state.fingerprint()
-    state.close()
-    _execute(database_url, "DROP SCHEMA snap CASCADE")
+def seeded(database_url: str) -> Iterator[SeededWorld]:
+    """The 20-player world, seeded once in the session database."""
+    world = SeededWorld(database_url, players=PLAYERS, seed=SEED)
+    yield world
+    world.drop()
 
 
 @pytest.fixture
-def world(database_url: str, seeded: tuple[SeedSummary, dict[str, str]]) -> SeedSummary:
-    """The seeded world, restored from its copy if an earlier test changed it.
-
-    Restoring server-side is several times faster than seeding again and leaves exactly the
-    rows that ``seed_world`` wrote; a test that wrote nothing costs one fingerprint.
-    """
-    summary, fingerprint = seeded
-    state = StoredState(database_url)
-    try:
-        if state.fingerprint() != fingerprint:
-            fill = ";".join(f"INSERT INTO public.{t} TABLE snap.{t}" for t in INSERT_ORDER)
-            state.execute(f"BEGIN; TRUNCATE {', '.join(GAME_TABLES)}; {fill}; COMMIT")
-    finally:
-        state.close()
-    return summary
-
-
-def _execute(database_url: str, sql: str) -> None:
-    conn = psycopg2.connect(database_url)
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(sql)
-    finally:
-        conn.close()
+def world(seeded: SeededWorld) -> SeedSummary:
+    """The seeded world, as it was seeded, for this test."""
+    seeded.restore()
+    return seeded.summary
 
 
 @pytest.fixture
@@ -91,13 +65,14 @@ async def both(database_url: str, world: SeedSummary) -> AsyncIterator[dict[str,
 
 
 @pytest.fixture(scope="session")
-def second_database_url() -> Iterator[str]:
-    """A second migrated database, so that each path can write to a world of its own."""
+def second_world() -> Iterator[SeededWorld]:
+    """The same world in a second database, so that each path can write to a world of its own."""
     from persistence.migrate import upgrade
 
     url = create_database()
     try:
         upgrade(url)
-        yield url
+        world = SeededWorld(url, players=PLAYERS, seed=SEED)
+        yield world
     finally:
         drop_database(url)

@@ -105,6 +105,22 @@ class TestUpdateXp:
         assert path.published == []
 
 
+class TestConcurrentXp:
+    """Concurrent XP and stat writers never lose an update."""
+
+    async def test_no_lost_xp(self, path: PathUnderTest, stored: StoredState) -> None:
+        pid = _with_xp(stored, 0).player_id
+        await path.concurrently("update_player_xp", [(pid, 30, "kill")] * 10)
+        assert _xp(stored, pid) == (300, level_of(300))
+        assert sum(e.amount for e in path.published if isinstance(e, XPGained)) == 300
+
+    async def test_no_lost_stat(self, path: PathUnderTest, stored: StoredState) -> None:
+        pid = stored.players()[0]["player_id"]
+        stored.set_stats(pid, occult_knowledge=0)
+        await path.concurrently("update_player_stat_field", [(pid, "occult_knowledge", 3, "")] * 9)
+        assert (stored.player(pid) or {})["stats"]["occult_knowledge"] == 27
+
+
 class TestStatField:
     """Whitelisted fields only, clamped to their bounds, one StatChanged when moved."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from uuid import UUID
 
@@ -109,6 +110,30 @@ class TestDamage:
         before = (stored.player(player.player_id) or {})["stats"]
         await path.call("damage_player", player, 10, "claw")
         assert (stored.player(player.player_id) or {})["stats"] == {**before, "current_health": 80}
+
+
+class TestConcurrency:
+    """Concurrent writers, each holding a stale copy of the player, never lose an update."""
+
+    async def test_no_lost_damage(self, path: PathUnderTest, stored: StoredState) -> None:
+        player = _with_hp(stored, 100, max_hp=100)
+        copies = [
+            (dataclasses.replace(player, stats=dataclasses.replace(player.stats)), 2, "claw")
+            for _ in range(12)
+        ]
+        results = await path.concurrently("damage_player", copies)
+        assert _hp(stored, player.player_id) == 100 - 2 * 12
+        assert sorted(results) == list(range(100 - 2 * 12, 100, 2))
+        hp_events = [e for e in path.published if isinstance(e, HPChanged)]
+        assert sorted((e.old_hp, e.new_hp) for e in hp_events) == [
+            (hp + 2, hp) for hp in range(100 - 2 * 12, 100, 2)
+        ]
+
+    async def test_no_lost_mixed_updates(self, path: PathUnderTest, stored: StoredState) -> None:
+        pid = _with_hp(stored, 50).player_id
+        deltas = [(pid, d, "mix") for d in (5, -3, 7, -2, 4, -6, 1, -1)]
+        await path.concurrently("update_player_health", deltas)
+        assert _hp(stored, pid) == 50 + sum(d for _, d, _ in deltas)
 
 
 class TestHeal:
