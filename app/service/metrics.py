@@ -10,6 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+import structlog
 from fastapi import Request, Response
 from prometheus_client import (
     REGISTRY,
@@ -25,6 +26,7 @@ from flags.model import MODES
 __all__ = ["ServiceMetrics", "shadow_registry"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+SLOW_SECONDS = 1.0  # requests slower than this are logged; the rest only counted
 REGISTRY_ATTRIBUTES = ("metrics_registry", "registry", "metrics")
 
 
@@ -84,8 +86,17 @@ class ServiceMetrics:
             return response
         finally:
             route = getattr(request.scope.get("route"), "path", "unmatched")
+            elapsed = time.perf_counter() - started
             self.requests.labels(request.method, route, str(status)).inc()
-            self.latency.labels(request.method, route).observe(time.perf_counter() - started)
+            self.latency.labels(request.method, route).observe(elapsed)
+            if status >= 500 or elapsed >= SLOW_SECONDS:
+                structlog.get_logger().warning(
+                    "http.request",
+                    method=request.method,
+                    route=route,
+                    status=status,
+                    ms=round(elapsed * 1000, 1),
+                )
 
 
 def shadow_registry(system: object) -> CollectorRegistry:
