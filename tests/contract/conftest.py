@@ -7,7 +7,7 @@ from uuid import UUID
 
 import pytest
 
-from persistence.seed import SeedSummary
+from persistence.seed import SeedSummary, clear_world
 from tests.conftest import create_database, drop_database
 from tests.contract.adapters import PathUnderTest, open_path
 from tests.contract.stored import SeededWorld, StoredState
@@ -17,12 +17,13 @@ SEED = 7
 MISSING = UUID("00000000-0000-4000-8000-00000000dead")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def seeded(database_url: str) -> Iterator[SeededWorld]:
-    """The 20-player world, seeded once in the session database."""
+    """The 20-player world, seeded once; the game tables are left empty after the suite."""
     world = SeededWorld(database_url, players=PLAYERS, seed=SEED)
     yield world
     world.drop()
+    clear_world(database_url)
 
 
 @pytest.fixture
@@ -64,7 +65,7 @@ async def both(database_url: str, world: SeedSummary) -> AsyncIterator[dict[str,
     await legacy.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def second_world() -> Iterator[SeededWorld]:
     """The same world in a second database, so that each path can write to a world of its own."""
     from persistence.migrate import upgrade

@@ -117,6 +117,8 @@ def _bad_creates() -> list[tuple[str, tuple[Any, ...], dict[str, Any]]]:
         ("malformed owner id", ("environment",), {**room, "owner_id": "nope"}),
         ("malformed container id", ("environment",), {**room, "container_id": "nope"}),
         ("metadata not a mapping", ("environment",), {**room, "metadata": ["a"]}),
+        ("metadata not JSON", ("environment",), {**room, "metadata": {"a": object()}}),
+        ("NUL in room id", ("environment",), {"room_id": "arkham\x00_001"}),
     ]
 
 

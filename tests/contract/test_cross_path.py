@@ -192,3 +192,39 @@ class TestWritesAgree:
         legacy = asyncio.run(transcript("legacy", seeded, SCENARIOS[name]))
         modern = asyncio.run(transcript("async", second_world, SCENARIOS[name]))
         assert differences(legacy, modern) == []
+
+
+NAIVE = datetime(2024, 1, 1, 12, 0)
+NAIVE_TIMES = [
+    op("update_player_last_active", Pid(0), NAIVE),
+    op("get_player_by_id", Pid(0)),
+    op("create_container", "corpse", container_id=Cid(0), decay_at=NAIVE),
+    op("get_decayed_containers", datetime(2025, 6, 1, 1, 30)),
+]
+
+
+class TestNaiveTimes:
+    """A timestamp without a zone means the same instant on both paths, whatever the server's."""
+
+    def test_database_not_in_utc(self, seeded: SeededWorld, second_world: SeededWorld) -> None:
+        worlds = (seeded, second_world)
+        try:
+            for world in worlds:
+                _set_timezone(world, "America/New_York")
+            legacy = asyncio.run(transcript("legacy", seeded, NAIVE_TIMES))
+            modern = asyncio.run(transcript("async", second_world, NAIVE_TIMES))
+        finally:
+            for world in worlds:
+                _set_timezone(world, None)
+        assert differences(legacy, modern) == []
+
+
+def _set_timezone(world: SeededWorld, zone: str | None) -> None:
+    """The database's default TimeZone for new sessions (None: the server's)."""
+    name = world.database_url.rsplit("/", 1)[1]
+    setting = f"SET timezone = '{zone}'" if zone else "RESET timezone"
+    state = StoredState(world.database_url)
+    try:
+        state.execute(f'ALTER DATABASE "{name}" {setting}')
+    finally:
+        state.close()

@@ -82,7 +82,7 @@ class TestCreate:
             path, stored, ValidationError, "create_item_instance", "item_bad", "key.brass", **kwargs
         )
 
-    @pytest.mark.parametrize("item_id", ["", "   ", None, 5])
+    @pytest.mark.parametrize("item_id", ["", "   ", None, 5, "item\x00nul"])
     async def test_bad_id(self, path: PathUnderTest, stored: StoredState, item_id: Any) -> None:
         await rejected(path, stored, ValidationError, "create_item_instance", item_id, "key.brass")
 

@@ -32,6 +32,9 @@ class TestGetPlayer:
             player_matches_row(await path.call("get_player_by_name", row["name"]), row)
         assert await path.call("get_player_by_name", "Nyarlathotep") is None
 
+    async def test_unstorable_name(self, path: PathUnderTest, stored: StoredState) -> None:
+        await rejected(path, stored, ValidationError, "get_player_by_name", "Wil\x00bur")
+
     async def test_by_user_id(self, path: PathUnderTest, stored: StoredState) -> None:
         for row in stored.players():
             player_matches_row(await path.call("get_player_by_user_id", row["user_id"]), row)
@@ -150,6 +153,7 @@ def _bad_players() -> list[tuple[str, dict[str, object]]]:
     return [
         ("name over 50", {"name": "N" * 51}),
         ("blank name", {"name": "   "}),
+        ("NUL in name", {"name": "Wil\x00bur"}),
         ("21 stacks", {"inventory": [{"prototype_id": "key.brass", "quantity": 1}] * 21}),
         ("stack without prototype", {"inventory": [{"quantity": 2}]}),
         ("stack with extra key", {"inventory": [{"prototype_id": "key.brass", "hue": "red"}]}),
