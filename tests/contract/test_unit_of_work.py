@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from persistence.errors import ValidationError
+from persistence.errors import PersistenceError, ValidationError
 from persistence.events import HPChanged, StatChanged, XPGained
 from persistence.models import Player
 from tests.contract.adapters import PathUnderTest
@@ -120,3 +120,32 @@ class TestRollback:
             await uow.rollback()
         assert await path.call("update_player_health", pid, -7, "y") == 53
         assert path.published == [HPChanged(pid, 60, 53, 100, -7, None, "y")]
+
+
+class TestCommitAfterFailedStatement:
+    """A write the database refused aborts the transaction: commit() cannot succeed after it.
+
+    Nothing is stored, so the events of earlier writes must not be published either.
+    """
+
+    async def test_commit_refused(self, path: PathUnderTest, stored: StoredState) -> None:
+        _player, pid = _arranged(stored)
+        taken = stored.value("SELECT min(item_instance_id) FROM item_instances")
+        before = stored.dump()
+        async with path.transaction() as uow:
+            await path.call("update_player_health", pid, -5, "x")
+            with pytest.raises(PersistenceError):
+                await path.call("create_item_instance", taken, "key.brass")
+            with pytest.raises(PersistenceError):
+                await uow.commit()
+        assert stored.dump() == before
+        assert path.published == []
+
+    async def test_reads_own_writes(self, path: PathUnderTest, stored: StoredState) -> None:
+        _player, pid = _arranged(stored)
+        async with path.transaction() as uow:
+            await path.call("update_player_health", pid, -5, "x")
+            inside = await path.call("get_player_by_id", pid)
+            assert (stored.player(pid) or {})["stats"]["current_health"] == 60
+            await uow.rollback()
+        assert inside.stats.current_health == 55
