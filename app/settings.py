@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,21 @@ class Settings(BaseSettings):
     legacy_threads: int = Field(default=16, ge=1, le=512)
     async_pool_size: int = Field(default=10, ge=1, le=200)
     default_start_room: str | None = None
+    # Unleash, when DUALPATH_FLAG_PROVIDER=unleash.
+    unleash_url: str = "http://127.0.0.1:4242/api"
+    unleash_client_token: SecretStr | None = None
+    unleash_admin_token: SecretStr | None = None
+    unleash_app_name: str = "dualpath"
+    unleash_environment: str = "development"
+    unleash_refresh_interval: int = Field(default=1, ge=1, le=60)
+    unleash_bootstrap_file: Path | None = None
+    # The shadow engine.
+    shadow_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    raise_on_divergence: bool = False
+    redact_fields: str = "email,password_hash"
+    exemplars_per_group: int = Field(default=5, ge=1, le=100)
+    divergence_queue: int = Field(default=10_000, ge=1)
+    code_version: str = "dev"
     # The service (``dualpath serve``): where it listens and who may write through its ops API.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -30,9 +46,37 @@ class Settings(BaseSettings):
     ops_token_name: str = Field(default="ops", min_length=1, max_length=64)
     ops_tokens: SecretStr | None = None  # more tokens: "name:secret,name:secret"
 
+    def unleash_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``flags.unleash.UnleashFlags``."""
+        return {
+            "url": self.unleash_url,
+            "client_token": _secret(self.unleash_client_token),
+            "admin_token": _secret(self.unleash_admin_token),
+            "app_name": self.unleash_app_name,
+            "environment": self.unleash_environment,
+            "refresh_interval": self.unleash_refresh_interval,
+            "bootstrap_file": self.unleash_bootstrap_file,
+        }
+
+    @property
+    def redacted(self) -> frozenset[str]:
+        """Field names redacted before divergences are stored or logged."""
+        return frozenset(f.strip() for f in self.redact_fields.split(",") if f.strip())
+
+    @field_validator("flag_provider")
+    @classmethod
+    def _known_provider(cls, value: str) -> str:
+        if value not in ("postgres", "unleash", "environment"):
+            raise ValueError("flag_provider must be postgres, unleash or environment")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_only(cls, value: str | None) -> str | None:
         if value and not value.startswith(("postgresql://", "postgres://")):
             raise ValueError("DATABASE_URL must be a postgresql:// URL")
         return value or None
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
