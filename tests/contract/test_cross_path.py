@@ -16,6 +16,7 @@ from persistence.models import Player
 from tests.contract.adapters import PathUnderTest
 from tests.contract.conftest import MISSING
 from tests.contract.equivalence import Cid, Item, Obj, Op, Pid, differences, transcript
+from tests.contract.expect import as_player
 from tests.contract.stored import SeededWorld, StoredState
 
 pytestmark = pytest.mark.contract
@@ -121,6 +122,30 @@ class TestReadsAgree:
         modern = await both["async"].call("get_player_by_id", pid)
         assert isinstance(legacy, Player) and legacy == modern
         assert legacy.to_dict() == modern.to_dict()
+
+
+class TestRoomsChangedAfterStart:
+    """Rooms added or renamed after the paths started: both paths still answer alike."""
+
+    async def test_room_reads_agree(
+        self, both: dict[str, PathUnderTest], stored: StoredState
+    ) -> None:
+        stored.execute(
+            "INSERT INTO rooms (room_id, zone_id, name) VALUES ('arkham_999', 'arkham', 'New')"
+        )
+        stored.execute("UPDATE rooms SET name = 'Renamed' WHERE room_id = 'arkham_001'")
+        await _same(both, "get_room_by_id", "arkham_999")
+        await _same(both, "get_room_by_id", "arkham_001")
+        await _same(both, "list_rooms")
+        moved = {}
+        for name, path in both.items():
+            player = as_player(stored.players()[0])
+            player.current_room_id = "arkham_999"
+            moved[name] = (
+                await path.call("validate_and_fix_player_room", player),
+                player.current_room_id,
+            )
+        assert moved["legacy"] == moved["async"]
 
 
 def op(method: str, *args: Any, **kwargs: Any) -> Op:
