@@ -51,7 +51,7 @@ class Item:
 
 @dataclass(frozen=True)
 class Op:
-    """One call: a contract method, or ``edit_and_save`` / ``misroom_and_fix`` on an ``Obj``."""
+    """A contract method, or ``edit_and_save``, ``misroom_and_fix``, ``transaction``."""
 
     method: str
     args: tuple[Any, ...] = ()
@@ -99,6 +99,9 @@ class Run:
         if op.method == "edit_and_save":
             player, name, value = args
             return await self._edit_and_save(player, name, value)
+        if op.method == "transaction":
+            inner, commit = op.args
+            return await self._transaction(inner, commit)
         if op.method == "misroom_and_fix":
             player, room = args
             player.current_room_id = room
@@ -107,6 +110,20 @@ class Run:
         result = await self.path.call(op.method, *args, **kwargs)
         touched = [a for a in args if isinstance(a, Player)]
         return (result, touched) if touched else result
+
+    async def _transaction(self, inner: tuple[Op, ...], commit: bool) -> list[Any]:
+        """Run ``inner`` in one unit of work, then commit or roll back; record each outcome."""
+        outcomes: list[Any] = []
+        async with self.path.transaction() as uow:
+            for op in inner:
+                outcomes.append((await self.step(op))[:2])
+            outcomes.append(("pending events", list(uow.events)))
+            try:
+                await (uow.commit() if commit else uow.rollback())
+                outcomes.append(("ended", "ok"))
+            except Exception as exc:  # the class is the outcome being compared
+                outcomes.append(("ended", type(exc).__name__))
+        return outcomes
 
     async def _edit_and_save(self, player: Player, name: str, value: Any) -> Any:
         edited = dataclasses.replace(player, stats=dataclasses.replace(player.stats))

@@ -99,7 +99,14 @@ reads = st.one_of(
     st.just(op("get_decayed_containers", DECAY_NOW)),
     st.builds(lambda i: op("get_item_instance", i), items),
 )
-sequences = st.lists(st.one_of(writes, writes, container_ops, container_ops, reads), max_size=12)
+units_of_work = st.builds(
+    lambda inner, commit: op("transaction", tuple(inner), commit),
+    st.lists(st.one_of(writes, container_ops, reads), min_size=1, max_size=4),
+    st.booleans(),
+)
+sequences = st.lists(
+    st.one_of(writes, writes, container_ops, container_ops, reads, units_of_work), max_size=12
+)
 
 
 class TestEquivalence:
