@@ -353,7 +353,9 @@ def seed_world(
         if replace:
             _truncate(conn)
         elif _has_players(conn):
-            raise SeedRefused("the database already has players; pass replace=True to reseed")
+            raise SeedRefused(
+                "the database already has players; reseed with replace=True (--replace)"
+            )
         write_world(conn, world)
     summary = _summarise(world, seed, time.perf_counter() - started)
     structlog.get_logger().info(
