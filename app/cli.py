@@ -80,3 +80,7 @@ def main() -> None:
 from app.cli_service import register  # noqa: E402
 
 register(app)
+
+from app.cli_run import register as register_run  # noqa: E402
+
+register_run(app)

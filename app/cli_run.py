@@ -1,0 +1,125 @@
+"""``dualpath run``: the whole thing on one machine, for a newcomer (``make run``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from typing import Any
+
+import structlog
+import typer
+from pydantic import SecretStr
+
+from app.settings import Settings
+
+# Two domains compared in shadow, one answered by the async path in live.
+DEMO_FLAGS: dict[str, tuple[str, ...]] = {
+    "player": ("shadow",),
+    "room": ("shadow",),
+    "health": ("shadow", "live"),
+}
+
+
+def run(
+    players: int = typer.Option(1000, "--players", min=1, help="Players in a new world."),
+    concurrency: int = typer.Option(4, "--concurrency", min=0, help="Background traffic workers."),
+    host: str = typer.Option(None, "--host", help="Address to listen on [DUALPATH_HOST]."),
+    port: int = typer.Option(None, "--port", min=1, max=65535, help="Port [DUALPATH_PORT]."),
+) -> None:
+    """Start everything: database, schema, demo world, flags, service and traffic.
+
+    Without DATABASE_URL an embedded PostgreSQL starts under .dualpath/pg (and is reused next
+    time). The schema is migrated, a world is seeded if the database has none, player and
+    room go to shadow and health to live (only where a domain is still legacy), and the
+    service starts with background traffic so the dashboard shows live figures. It prints
+    the dashboard URL and the ops token (generated unless DUALPATH_OPS_TOKEN is set).
+
+    Example: dualpath run --players 500 --port 8080
+    """
+    from app.cli_service import settings_or_exit
+    from app.database import resolve_database_url
+    from persistence.migrate import upgrade
+    from persistence.seed import SeedRefused, seed_world
+
+    settings = settings_or_exit()
+    url = resolve_database_url(settings)
+    upgrade(url)
+    with contextlib.suppress(SeedRefused):
+        typer.echo(seed_world(url, players=players, seed=42).describe())
+    token = settings.ops_token.get_secret_value() if settings.ops_token else None
+    token = token or secrets.token_urlsafe(18)
+    settings = settings.model_copy(
+        update={
+            "database_url": url,
+            "ops_token": SecretStr(token),
+            "host": host or settings.host,
+            "port": port or settings.port,
+        }
+    )
+    asyncio.run(_serve(settings, token, concurrency))
+
+
+async def _serve(settings: Settings, token: str, concurrency: int) -> None:
+    import uvicorn
+
+    from app.bootstrap import open_system
+    from app.service import create_app
+
+    async with open_system(settings) as system:
+        await _demo_flags(system)
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(system),
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+            )
+        )
+        traffic = asyncio.create_task(_background_traffic(system, concurrency))
+        base = f"http://{settings.host}:{settings.port}"
+        typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
+        typer.secho(f"ops token: {token}", fg=typer.colors.GREEN, bold=True)
+        typer.echo(f"game API:  {base}/docs\nstop with Ctrl-C\n")
+        try:
+            await server.serve()
+        finally:
+            traffic.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await traffic
+
+
+async def _demo_flags(system: Any) -> None:
+    """Move the demo domains forward one legal step at a time, unless ops moved them."""
+    for domain, steps in DEMO_FLAGS.items():
+        current = await system.flags.get(domain)
+        if current.mode != "legacy":
+            continue
+        for mode in steps:
+            try:
+                await system.flags.set(domain, mode, reason="make run demo", actor="dualpath run")
+            except ValueError as exc:
+                typer.echo(f"flags: {domain} stays {current.mode}: {exc}")
+                break
+
+
+async def _background_traffic(system: Any, concurrency: int) -> None:
+    """Run the traffic workload in rounds until cancelled."""
+    if concurrency < 1:
+        return
+    from app.service.traffic import run_traffic
+
+    router = system.router.for_service("demo")
+    while True:
+        try:
+            await run_traffic(router, seconds=30, concurrency=concurrency)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            structlog.get_logger().exception("run.traffic_failed")
+            await asyncio.sleep(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run`` to the ``dualpath`` command."""
+    app.command("run")(run)
