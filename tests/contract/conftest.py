@@ -34,11 +34,9 @@ def world(seeded: SeededWorld) -> SeedSummary:
 
 
 @pytest.fixture
-def stored(database_url: str, world: SeedSummary) -> Iterator[StoredState]:
+def stored(seeded: SeededWorld, world: SeedSummary) -> StoredState:
     """The seeded database, read and arranged independently of the paths."""
-    state = StoredState(database_url)
-    yield state
-    state.close()
+    return seeded.state
 
 
 @pytest.fixture(params=["legacy", "async"])
@@ -75,5 +73,6 @@ def second_world() -> Iterator[SeededWorld]:
         upgrade(url)
         world = SeededWorld(url, players=PLAYERS, seed=SEED)
         yield world
+        world.drop()
     finally:
         drop_database(url)

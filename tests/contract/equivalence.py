@@ -148,7 +148,7 @@ class Run:
 async def transcript(name: str, world: SeededWorld, ops: list[Op]) -> Transcript:
     """Restore ``world``, run ``ops`` on the path called ``name``, and record it all."""
     world.restore()
-    stored = StoredState(world.database_url)
+    stored = world.state
     path = await open_path(name, world.database_url)
     try:
         run = Run(path, stored, stored.value("SELECT clock_timestamp()"))
@@ -159,7 +159,6 @@ async def transcript(name: str, world: SeededWorld, ops: list[Op]) -> Transcript
         return result
     finally:
         await path.close()
-        stored.close()
 
 
 def normal(value: Any, since: datetime) -> Any:

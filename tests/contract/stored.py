@@ -160,37 +160,28 @@ class SeededWorld:
 
     ``restore()`` puts the seeded rows back if anything changed them. Restoring server-side is
     several times faster than seeding again, and a test that wrote nothing costs only one
-    fingerprint.
+    fingerprint. ``state`` is a connection of its own, kept open for the whole suite.
     """
 
     def __init__(self, database_url: str, *, players: int, seed: int) -> None:
         self.database_url = database_url
         self.summary = seed_world(database_url, players=players, seed=seed, replace=True)
+        self.state = StoredState(database_url)
         copies = ";".join(f"CREATE TABLE snap.{t} AS TABLE public.{t}" for t in GAME_TABLES)
         self._run(f"DROP SCHEMA IF EXISTS snap CASCADE; CREATE SCHEMA snap; {copies}")
-        self.fingerprint = self._state(StoredState.fingerprint)
+        self.fingerprint = self.state.fingerprint()
 
     def restore(self) -> None:
         """Make the game tables hold exactly the seeded rows again."""
-        if self._state(StoredState.fingerprint) != self.fingerprint:
+        if self.state.fingerprint() != self.fingerprint:
             fill = ";".join(f"INSERT INTO public.{t} TABLE snap.{t}" for t in COLUMNS)
             self._run(f"TRUNCATE {', '.join(GAME_TABLES)}; {fill}")
 
     def drop(self) -> None:
-        """Drop the copy."""
+        """Drop the copy and close the connection."""
         self._run("DROP SCHEMA snap CASCADE")
-
-    def _state(self, read: Any) -> Any:
-        state = StoredState(self.database_url)
-        try:
-            return read(state)
-        finally:
-            state.close()
+        self.state.close()
 
     def _run(self, sql: str) -> None:
-        conn = psycopg2.connect(self.database_url)
-        try:
-            with conn, conn.cursor() as cur:
-                cur.execute(sql)
-        finally:
-            conn.close()
+        """Run ``sql`` as one transaction."""
+        self.state.execute(f"BEGIN; {sql}; COMMIT")

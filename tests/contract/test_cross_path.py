@@ -248,8 +248,4 @@ def _set_timezone(world: SeededWorld, zone: str | None) -> None:
     """The database's default TimeZone for new sessions (None: the server's)."""
     name = world.database_url.rsplit("/", 1)[1]
     setting = f"SET timezone = '{zone}'" if zone else "RESET timezone"
-    state = StoredState(world.database_url)
-    try:
-        state.execute(f'ALTER DATABASE "{name}" {setting}')
-    finally:
-        state.close()
+    world.state.execute(f'ALTER DATABASE "{name}" {setting}')
