@@ -8,7 +8,7 @@ may do I/O and may raise; ``mode_for`` never raises.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
@@ -105,8 +105,14 @@ class FlagProvider(Protocol):
         services: Sequence[str] | None = None,
         reason: str,
         actor: str,
+        forced: bool = False,
+        extra: Mapping[str, object] | None = None,
     ) -> FlagState:
-        """Change a domain's flag, or raise ``FlagError`` and change nothing."""
+        """Change a domain's flag, or raise ``FlagError`` and change nothing.
+
+        A jump past the next mode needs ``forced`` (``flags.transitions``); ``extra`` is kept
+        with the audit row.
+        """
         ...
 
     async def get(self, domain: str) -> FlagState:

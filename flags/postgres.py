@@ -22,6 +22,7 @@ import asyncpg
 from flags.current import CurrentFlags
 from flags.model import MODES, FlagChange, FlagError, FlagSourceUnavailable, FlagState, Mode
 from flags.outage import OutageLog
+from flags.transitions import check_transition
 from flags.validation import check_change, check_domain
 
 CHANNEL = "dualpath_flags"
@@ -59,6 +60,7 @@ class PostgresFlagStore:
     """A ``FlagProvider`` backed by the ``flags`` and ``flag_audit`` tables (migration 0002)."""
 
     name = "postgres"
+    audit_in_database = True  # ``set`` writes flag_audit itself (flags.overrides reads this)
 
     def __init__(
         self,
@@ -115,7 +117,11 @@ class PostgresFlagStore:
         forced: bool = False,
         extra: Mapping[str, object] | None = None,
     ) -> FlagState:
-        """Write the flag and its audit row in one transaction, then notify every process."""
+        """Write the flag and its audit row in one transaction, then notify every process.
+
+        A jump past the next mode raises ``TransitionError`` unless ``forced`` (see
+        ``flags.transitions``); the check runs under the domain's lock, against the stored mode.
+        """
         wanted = check_change(
             self._flags.domains,
             domain,
@@ -228,6 +234,7 @@ async def _write(
 ) -> asyncpg.Record:
     await conn.execute(LOCK_DOMAIN, wanted.domain)
     previous = await conn.fetchval(SELECT_MODE, wanted.domain)
+    check_transition(previous, wanted.mode, forced=forced)
     services = sorted(wanted.services) if wanted.services is not None else None
     row = await conn.fetchrow(
         UPSERT_FLAG,

@@ -42,6 +42,7 @@ from UnleashClient.utils import InstanceAllowType
 from flags.current import CurrentFlags
 from flags.model import FlagChange, FlagError, FlagSourceUnavailable, FlagState, Mode, flag_name
 from flags.outage import OutageLog
+from flags.transitions import check_transition
 from flags.unleash_admin import UnleashAdmin
 from flags.unleash_features import Unreadable, features_by_name, read_flags
 from flags.validation import check_change, check_domain
@@ -167,7 +168,11 @@ class UnleashFlags:
         forced: bool = False,
         extra: Mapping[str, object] | None = None,
     ) -> FlagState:
-        """Write the flag into Unleash (admin token needed); it applies on the next poll."""
+        """Write the flag into Unleash (admin token needed); it applies on the next poll.
+
+        A jump past the next mode raises ``TransitionError`` unless ``forced``; the check is
+        against this process's last write not yet polled back, else the flag as last read.
+        """
         wanted = check_change(
             self._flags.domains,
             domain,
@@ -177,6 +182,7 @@ class UnleashFlags:
             reason=reason,
             actor=actor,
         )
+        check_transition(self._current_mode(domain), wanted.mode, forced=forced)
         if not self._admin_token:
             raise FlagError(
                 f"flags are managed in Unleash: change feature {flag_name(domain)!r} there, "
@@ -204,6 +210,11 @@ class UnleashFlags:
         with self._lock:
             changes = [c for c in reversed(self._history) if domain in (None, c.domain)]
         return changes[:limit]
+
+    def _current_mode(self, domain: str) -> Mode:
+        with self._lock:
+            pending = self._pending.get(domain)
+        return pending.mode if pending is not None else self._flags.get(domain).mode
 
     def _new_client(self) -> UnleashClient:
         return UnleashClient(

@@ -155,7 +155,7 @@ class TestFollowing:
         other = PostgresFlagStore(database_url, domains, reload_interval=60)
         await other.start()
         try:
-            await store.set(domains[0], "async", reason="r", actor="ops")
+            await store.set(domains[0], "async", reason="r", actor="ops", forced=True)
             assert await eventually(lambda: other.mode_for(domains[0], "k", None) == "async", 1)
         finally:
             await other.close()
@@ -173,7 +173,7 @@ class TestFollowing:
         try:
             assert await asyncio.wait_for(child.stdout.readline(), 10) == b"ready\n"
             sent = time.time()
-            await store.set(domains[0], "live", reason="cross-process", actor="ops")
+            await store.set(domains[0], "live", reason="cross-process", actor="ops", forced=True)
             seen = await asyncio.wait_for(child.stdout.readline(), 5)
             assert float(seen.split()[1]) - sent < 1.0
             assert await eventually(lambda: store.mode_for(domains[1], "k", None) == "shadow", 1)
@@ -235,7 +235,7 @@ class TestOutage:
                 await asyncio.sleep(1.5)
                 assert flags.mode_for(domains[0], "k", None) == "shadow"
                 assert not flags.available
-                await store.set(domains[0], "async", reason="during outage", actor="ops")
+                await store.set(domains[0], "async", reason="during outage", actor="ops", forced=True)
                 await proxy.start()
                 await eventually(lambda: flags.mode_for(domains[0], "k", None) == "async", 2)
             events = [e["event"] for e in logs if e["event"].startswith("flags.provider")]

@@ -88,7 +88,7 @@ class TestFollowingUnleash:
         self, flags: UnleashFlags, unleash_server: UnleashServer, domains: list[str]
     ) -> None:
         room = domains[1]
-        await flags.set(room, "async", reason="on", actor="ops")
+        await flags.set(room, "async", reason="on", actor="ops", forced=True)
         await eventually(lambda: flags.mode_for(room, "k", None) == "async")
         env = f"/api/admin/projects/default/features/dualpath.{room}/environments/development"
         async with httpx.AsyncClient(
@@ -133,7 +133,7 @@ class TestWithoutServer:
         flags = provider(unleash_server, domains, outage_after=2)
         await flags.start()
         try:
-            await flags.set(domains[0], "live", reason="before", actor="ops")
+            await flags.set(domains[0], "live", reason="before", actor="ops", forced=True)
             await eventually(lambda: flags.mode_for(domains[0], "k", None) == "live")
             with capture_logs() as logs:
                 unleash_server.stop()
