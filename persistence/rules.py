@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -41,6 +42,7 @@ STAT_BOUNDS: Mapping[str, tuple[int, int]] = {
     "occult_knowledge": (0, 100),
 }
 STACK_KEYS = frozenset({"prototype_id", "quantity", "item_instance_id"})
+MAX_JSON_DEPTH = 32
 
 
 # --- numbers -------------------------------------------------------------------------------
@@ -61,13 +63,30 @@ def require_amount(value: object, what: str = "amount") -> int:
     return amount
 
 
-def require_text(value: object, what: str, *, max_length: int = 200) -> str:
-    """A string of at most ``max_length`` characters (a reason, a source, a damage type)."""
+def read_key(value: object, what: str) -> str:
+    """A key to look up: any storable string (an unknown one simply matches nothing).
+
+    PostgreSQL stores UTF-8 text without NUL: a string holding NUL or a lone surrogate is bad
+    input on both paths, rejected here before any SQL.
+    """
     if not isinstance(value, str):
         raise ValidationError(f"{what} must be a string, got {type(value).__name__}")
-    if len(value) > max_length:
-        raise ValidationError(f"{what} is longer than {max_length} characters")
+    if "\x00" in value:
+        raise ValidationError(f"{what} must not contain NUL characters")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(f"{what} is not valid Unicode text: {exc.reason}") from exc
     return value
+
+
+def require_text(value: object, what: str, *, max_length: int = 200) -> str:
+    """A storable string (see ``read_key``) of at most ``max_length`` characters."""
+    text = read_key(value, what)
+    if len(text) > max_length:
+        raise ValidationError(f"{what} is longer than {max_length} characters")
+    return text
 
 
 def require_uuid(value: object, what: str = "id") -> UUID:
@@ -80,6 +99,18 @@ def require_uuid(value: object, what: str = "id") -> UUID:
         except ValueError:
             pass
     raise ValidationError(f"{what} is not a valid UUID: {value!r}")
+
+
+def require_datetime(value: object, what: str) -> datetime:
+    """An aware datetime; a naive one is taken as UTC, whatever the database's time zone."""
+    if not isinstance(value, datetime):
+        raise ValidationError(f"{what} must be a datetime, got {type(value).__name__}")
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def optional_datetime(value: object, what: str) -> datetime | None:
+    """None, or ``require_datetime(value)``."""
+    return None if value is None else require_datetime(value, what)
 
 
 def require_key(value: object, what: str, *, max_length: int = 100) -> str:
@@ -156,7 +187,11 @@ def stat_events(player_id: UUID, field_name: str, old: int, new: int, reason: st
 
 
 def validate_player(player: object) -> Player:
-    """Check every field of a player before it is saved."""
+    """Check every field of a player before it is saved.
+
+    Its JSONB fields (stats, inventory, equipped) are checked field by field, more strictly
+    than ``require_json``; ``last_active`` must be None or a datetime (naive means UTC).
+    """
     if not isinstance(player, Player):
         raise ValidationError(f"expected a Player, got {type(player).__name__}")
     require_uuid(player.player_id, "player_id")
@@ -171,6 +206,7 @@ def validate_player(player: object) -> Player:
         raise ValidationError("experience_points must not be negative")
     if require_int(player.level, "level") < 1:
         raise ValidationError("level must be at least 1")
+    optional_datetime(player.last_active, "last_active")
     return player
 
 
@@ -270,10 +306,50 @@ def require_capacity(value: object) -> int:
 
 
 def require_mapping(value: object, what: str) -> dict[str, Any]:
-    """A JSON object (``dict`` with string keys)."""
+    """A ``dict`` with string keys (its values are not checked; see ``require_json_object``)."""
     if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
         raise ValidationError(f"{what} must be a mapping with string keys")
     return value
+
+
+def require_json_object(value: object, what: str) -> dict[str, Any]:
+    """A JSON object that ``jsonb`` stores as given; the check of every JSONB input."""
+    mapping = require_mapping(value, what)
+    require_json(mapping, what)
+    return mapping
+
+
+def require_json(value: object, what: str, *, depth: int = 0) -> object:
+    """A JSON value: objects with string keys, lists, storable strings, finite numbers, bools
+    and None, nested at most ``MAX_JSON_DEPTH`` deep. Anything else (a set, NaN, a string
+    holding NUL, a non-string key) the driver or the database would refuse or change.
+    """
+    if depth > MAX_JSON_DEPTH:
+        raise ValidationError(f"{what} is nested deeper than {MAX_JSON_DEPTH} levels")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _require_json_key(key, what)
+            require_json(item, what, depth=depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            require_json(item, what, depth=depth + 1)
+    elif isinstance(value, str):
+        read_key(value, what)
+    elif not _is_json_scalar(value):
+        raise ValidationError(f"{what} is not JSON-serialisable: {value!r}")
+    return value
+
+
+def _require_json_key(key: object, what: str) -> None:
+    if not isinstance(key, str):
+        raise ValidationError(f"{what} is not JSON-serialisable: key {key!r} is not a string")
+    read_key(key, what)
+
+
+def _is_json_scalar(value: object) -> bool:
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return value is None or isinstance(value, bool | int)
 
 
 def require_ids(values: object, what: str) -> list[UUID]:

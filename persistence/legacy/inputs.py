@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 MAX_ITEM_TEXT = 100
+# The shared checks, under the names this path has always used.
+read_key = rules.read_key
+optional_datetime = rules.optional_datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +76,6 @@ class NewItem:
     metadata: dict[str, Any]
 
 
-def read_key(value: object, what: str) -> str:
-    """A key to look up: any string (an unknown one simply matches nothing)."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{what} must be a string, got {type(value).__name__}")
-    return value
-
-
 def require_limit(value: object, what: str) -> int:
     """A non-negative page size or offset."""
     number = rules.require_int(value, what)
@@ -91,13 +87,6 @@ def require_limit(value: object, what: str) -> int:
 def optional_uuid(value: object, what: str) -> UUID | None:
     """None, or a valid UUID."""
     return None if value is None else rules.require_uuid(value, what)
-
-
-def optional_datetime(value: object, what: str) -> datetime | None:
-    """None, or a datetime."""
-    if value is not None and not isinstance(value, datetime):
-        raise ValidationError(f"{what} must be a datetime, got {type(value).__name__}")
-    return value
 
 
 def optional_text(value: object, what: str, max_length: int = MAX_ITEM_TEXT) -> str | None:
@@ -152,7 +141,7 @@ def check_new_container(
         capacity_slots=rules.require_capacity(capacity_slots),
         weight_limit=optional_weight(weight_limit),
         decay_at=optional_datetime(decay_at, "decay_at"),
-        metadata=dict(rules.require_mapping({} if metadata is None else metadata, "metadata")),
+        metadata=dict(rules.require_json_object({} if metadata is None else metadata, "metadata")),
     )
 
 
@@ -170,7 +159,9 @@ def check_container_changes(
         else rules.require_choice(lock_state, rules.LOCK_STATES, "lock_state"),
         capacity_slots=None if capacity_slots is None else rules.require_capacity(capacity_slots),
         decay_at=optional_datetime(decay_at, "decay_at"),
-        metadata=None if metadata is None else dict(rules.require_mapping(metadata, "metadata")),
+        metadata=None
+        if metadata is None
+        else dict(rules.require_json_object(metadata, "metadata")),
     )
 
 
@@ -197,7 +188,7 @@ def check_new_item(
         quantity=_check_quantity(quantity),
         condition=_check_condition(condition),
         custom_name=optional_text(custom_name, "custom_name"),
-        metadata=dict(rules.require_mapping({} if metadata is None else metadata, "metadata")),
+        metadata=dict(rules.require_json_object({} if metadata is None else metadata, "metadata")),
     )
 
 

@@ -108,7 +108,7 @@ def player_params(player: Player) -> dict[str, Any]:
         "experience_points": player.experience_points,
         "level": player.level,
         "is_admin": bool(player.is_admin),
-        "last_active": player.last_active,
+        "last_active": rules.optional_datetime(player.last_active, "last_active"),
     }
 
 

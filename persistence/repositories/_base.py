@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
 from uuid import UUID
 
 from persistence import rules
@@ -19,6 +16,10 @@ MAX_WEIGHT = 1_000_000  # numeric(8,2)
 # Deltas are clamped to this before they reach SQL: every stored value is an int4, so a larger
 # delta clamps to the same result, and the SQL arithmetic stays within bigint.
 MAX_DELTA = 2**40
+# The shared checks, under the names this path has always used.
+read_key = rules.read_key
+optional_datetime = rules.optional_datetime
+json_mapping = rules.require_json_object
 
 
 class Repository:
@@ -55,13 +56,6 @@ def in_int4(value: int) -> bool:
     return -INT4 <= value < INT4
 
 
-def read_key(value: object, what: str) -> str:
-    """A key to look up: any string (an unknown one simply matches nothing)."""
-    if not isinstance(value, str):
-        raise ValidationError(f"{what} must be a string, got {type(value).__name__}")
-    return value
-
-
 def optional_uuid(value: object, what: str) -> UUID | None:
     """None, or a valid UUID."""
     return None if value is None else rules.require_uuid(value, what)
@@ -75,23 +69,6 @@ def optional_key(value: object, what: str) -> str | None:
 def optional_text(value: object, what: str, max_length: int) -> str | None:
     """None, or a string of at most ``max_length`` characters."""
     return None if value is None else rules.require_text(value, what, max_length=max_length)
-
-
-def optional_datetime(value: object, what: str) -> datetime | None:
-    """None, or a datetime."""
-    if value is not None and not isinstance(value, datetime):
-        raise ValidationError(f"{what} must be a datetime, got {type(value).__name__}")
-    return value
-
-
-def json_mapping(value: object, what: str) -> dict[str, Any]:
-    """A JSON-serialisable mapping with string keys."""
-    mapping = rules.require_mapping(value, what)
-    try:
-        json.dumps(mapping)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"{what} is not JSON-serialisable: {exc}") from exc
-    return mapping
 
 
 def optional_decimal(value: object, what: str) -> Decimal | None:

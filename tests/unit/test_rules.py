@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -338,6 +339,96 @@ class TestContainers:
     def test_mapping(self, value: Any) -> None:
         with pytest.raises(ValidationError):
             rules.require_mapping(value, "metadata")
+
+
+class TestStorableText:
+    """Every string that reaches SQL is storable: no NUL, no lone surrogate."""
+
+    @pytest.mark.parametrize("value", ["Wil\x00bur", "\x00", "bad\ud800half"])
+    def test_unstorable(self, value: str) -> None:
+        for check in (rules.read_key, rules.require_text, rules.require_key):
+            with pytest.raises(ValidationError, match="room_id"):
+                check(value, "room_id")
+        with pytest.raises(ValidationError):
+            rules.validate_name(value)
+
+    def test_unstorable_in_a_player(self) -> None:
+        with pytest.raises(ValidationError):
+            rules.validate_player(_player(current_room_id="arkham\x00_1"))
+        with pytest.raises(ValidationError):
+            rules.validate_player(_player(equipped={"head": "hat\x00"}))
+
+    def test_lookups_take_any_storable_string(self) -> None:
+        assert rules.read_key("", "name") == ""
+        assert rules.read_key("x" * 500, "name") == "x" * 500
+        assert rules.read_key("Ægir ☃", "name") == "Ægir ☃"
+        with pytest.raises(ValidationError):
+            rules.read_key(None, "name")
+
+
+class TestJson:
+    """JSONB inputs are checked once, the same way on both paths."""
+
+    @pytest.mark.parametrize(
+        "value",
+        [
+            {"a": object()},
+            {"a": {1, 2}},
+            {"a": float("nan")},
+            {"a": float("inf")},
+            {"a": b"bytes"},
+            {"a": {"b": {2: "non-string key"}}},
+            {"a": ["x\x00"]},
+            {"a\x00": 1},
+            {"a": datetime(2025, 1, 1)},
+        ],
+    )
+    def test_rejects(self, value: dict[str, Any]) -> None:
+        with pytest.raises(ValidationError, match="metadata"):
+            rules.require_json_object(value, "metadata")
+
+    @pytest.mark.parametrize("value", [[], "x", None, {1: "a"}])
+    def test_not_an_object(self, value: Any) -> None:
+        with pytest.raises(ValidationError):
+            rules.require_json_object(value, "metadata")
+
+    def test_too_deep(self) -> None:
+        value: dict[str, Any] = {}
+        for _ in range(rules.MAX_JSON_DEPTH + 1):
+            value = {"a": value}
+        with pytest.raises(ValidationError, match="deeper"):
+            rules.require_json_object(value, "metadata")
+
+    def test_accepts(self) -> None:
+        value = {"a": [1, 2.5, True, None, "ü"], "b": {"c": (1, 2)}, "d": 10**30}
+        assert rules.require_json_object(value, "metadata") is value
+
+
+class TestDatetimes:
+    """A naive datetime means UTC on both paths; anything but a datetime is rejected."""
+
+    def test_naive_is_utc(self) -> None:
+        naive = datetime(2024, 1, 1, 12, 0)
+        assert rules.require_datetime(naive, "when") == datetime(2024, 1, 1, 12, 0, tzinfo=UTC)
+
+    def test_aware_is_kept(self) -> None:
+        aware = datetime(2024, 1, 1, 12, 0, tzinfo=timezone(timedelta(hours=-5)))
+        assert rules.require_datetime(aware, "when") is aware
+
+    @pytest.mark.parametrize("value", ["2025-01-01", date(2025, 1, 1), 1700000000, None])
+    def test_rejects(self, value: Any) -> None:
+        with pytest.raises(ValidationError, match="when"):
+            rules.require_datetime(value, "when")
+
+    def test_optional(self) -> None:
+        assert rules.optional_datetime(None, "when") is None
+        with pytest.raises(ValidationError):
+            rules.optional_datetime("now", "when")
+
+    def test_a_players_last_active(self) -> None:
+        with pytest.raises(ValidationError, match="last_active"):
+            rules.validate_player(_player(last_active="2025-01-01"))
+        assert rules.validate_player(_player(last_active=datetime(2025, 1, 1)))
 
 
 def _cache(rooms: dict[str, str], starts: dict[str, str]) -> RoomCache:
