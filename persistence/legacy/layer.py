@@ -22,6 +22,7 @@ from persistence import rules
 from persistence.errors import ValidationError
 from persistence.events import EventBus
 from persistence.legacy import containers, inputs, items, players, vitals, world
+from persistence.legacy.players import upsert as upsert_players  # `players` is a parameter
 from persistence.legacy.pool import ConnectionPool, dsn_from_url
 from persistence.legacy.session import LegacyUnitOfWork, Session, run_alone
 from persistence.models import Container, ItemInstance, Player, Profession, Room, RoomCache
@@ -129,11 +130,11 @@ class PersistenceLayer:
         """Insert or update every column of ``player`` but ``created_at``."""
         self._run(players.upsert, [rules.validate_player(player)])
 
-    def save_players(self, players_: Sequence[Player]) -> None:
+    def save_players(self, players: Sequence[Player]) -> None:
         """Save every player, all or nothing."""
-        if isinstance(players_, str | bytes) or not isinstance(players_, Sequence):
+        if isinstance(players, str | bytes) or not isinstance(players, Sequence):
             raise ValidationError("players must be a sequence of Player")
-        self._run(players.upsert, [rules.validate_player(p) for p in players_])
+        self._run(upsert_players, [rules.validate_player(p) for p in players])
 
     def delete_player(self, player_id: UUID | str) -> None:
         """Delete a player; NotFoundError if there is none."""
