@@ -15,9 +15,11 @@ import structlog
 from prometheus_client import CollectorRegistry
 
 from app.database import resolve_database_url
+from app.guard import attach_guard  # guarded rollout
 from app.operations import DOMAINS, build_registry
 from app.settings import Settings
 from flags.model import FlagProvider
+from flags.overrides import OverriddenFlags  # guarded rollout
 from persistence.events import EventBus
 from shadow.divergences import Divergences
 from shadow.engine import EngineConfig
@@ -36,6 +38,7 @@ class System:
     - ``events``: the EventBus both paths publish on;
     - ``divergences``: the divergence groups, exemplars and their triage;
     - ``shadow``: the shadow engine, its store and its metrics registry;
+    - ``guard``: rolls a domain back when its figures breach the thresholds (or None);
     - ``legacy`` and ``async_layer``: the two paths themselves, for tests and benchmarks.
     """
 
@@ -49,6 +52,7 @@ class System:
     async_layer: Any
     shadow: Shadow
     divergences: Divergences
+    guard: Any = None  # guarded rollout: app.guard.Guard, None when DUALPATH_GUARD_ENABLED=0
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -93,6 +97,9 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
         stack.push_async_callback(async_layer.close)
         await async_layer.start()
         flags = make_flag_provider(settings, url)
+        # -- guarded rollout: local overrides on top of any provider (flags/overrides.py) --
+        flags = OverriddenFlags(flags, url, DOMAINS)
+        # -- end guarded rollout --
         stack.push_async_callback(flags.close)
         await flags.start()
         shadow = make_shadow(settings, url)
@@ -106,6 +113,14 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             legacy_threads=settings.legacy_threads,
         )
         stack.push_async_callback(router.close)
+        # -- guarded rollout: the guard rolls a misbehaving domain back (app/guard.py) --
+        guard = None
+        if settings.guard_enabled:
+            registry = shadow.metrics.registry
+            guard = attach_guard(settings, flags, router, shadow.engine, registry, DOMAINS)
+            guard.start()
+            stack.push_async_callback(guard.stop)
+        # -- end guarded rollout --
         sync = router.sync
         previous = installed_persistence()
         set_persistence(sync)
@@ -122,6 +137,7 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             async_layer,
             shadow,
             shadow.divergences,
+            guard=guard,  # guarded rollout
         )
 
 

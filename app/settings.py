@@ -45,6 +45,19 @@ class Settings(BaseSettings):
     ops_token: SecretStr | None = None
     ops_token_name: str = Field(default="ops", min_length=1, max_length=64)
     ops_tokens: SecretStr | None = None  # more tokens: "name:secret,name:secret"
+    # The guard (app/guard.py): thresholds per domain, and how often it looks.
+    guard_enabled: bool = True
+    guard_max_divergence_rate: float = Field(default=0.01, gt=0, le=1)
+    guard_max_error_rate: float = Field(default=0.05, gt=0, le=1)
+    guard_max_p99_ratio: float = Field(default=3.0, gt=0)
+    guard_min_samples: int = Field(default=50, ge=1)
+    guard_window_s: float = Field(default=60.0, gt=0, le=3600)
+    guard_fast_window_s: float = Field(default=2.0, gt=0, le=60)
+    guard_interval_s: float = Field(default=1.0, gt=0, le=60)
+    guard_overrides: str = ""  # JSON: {"health": {"max_error_rate": 0.1}}
+    # Readiness (app/readiness.py): what a domain needs before its next step.
+    readiness_min_minutes: float = Field(default=30.0, ge=0)
+    readiness_min_comparisons: int = Field(default=1000, ge=0)
 
     def unleash_options(self) -> dict[str, Any]:
         """Keyword arguments for ``flags.unleash.UnleashFlags``."""
@@ -62,6 +75,14 @@ class Settings(BaseSettings):
     def redacted(self) -> frozenset[str]:
         """Field names redacted before divergences are stored or logged."""
         return frozenset(f.strip() for f in self.redact_fields.split(",") if f.strip())
+
+    @field_validator("guard_overrides")
+    @classmethod
+    def _valid_guard_overrides(cls, value: str) -> str:
+        from app.guard import parse_threshold_overrides
+
+        parse_threshold_overrides(value)
+        return value
 
     @field_validator("flag_provider")
     @classmethod

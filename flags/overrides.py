@@ -186,8 +186,13 @@ class OverriddenFlags:
         reason: str,
         actor: str,
         extra: Mapping[str, object] | None = None,
+        audit: bool = True,
     ) -> Override:
-        """Cap ``domain`` at ``mode`` in this process now, and in every process once written."""
+        """Cap ``domain`` at ``mode`` in this process now, and in every process once written.
+
+        ``audit=False`` leaves the audit row to a provider ``set`` that follows (the guard
+        does that with the PostgreSQL store, so one rollback is one row).
+        """
         override = Override(
             check_domain(self._domains, domain),
             check_mode(mode),
@@ -199,7 +204,7 @@ class OverriddenFlags:
         self._writing[domain] = override
         self._apply({**self._overrides, domain: override})
         try:
-            await self._write(override, previous)
+            await self._write(override, previous, audit=audit)
         except FlagSourceUnavailable as exc:
             self._unwritten[domain] = override
             structlog.get_logger().warning(
@@ -238,7 +243,7 @@ class OverriddenFlags:
         self._overrides = overrides
         self._caps = {d: (RANK[o.mode], o.mode) for d, o in overrides.items()}
 
-    async def _write(self, override: Override, previous: Mode) -> None:
+    async def _write(self, override: Override, previous: Mode, *, audit: bool) -> None:
         state = await self.inner.get(override.domain)
         audit_extra = {**override.extra, "override": "set"}
         async with self._connection() as conn, conn.transaction():
@@ -246,11 +251,12 @@ class OverriddenFlags:
                 UPSERT_OVERRIDE, override.domain, override.mode, override.reason,
                 override.actor, json.dumps(override.extra), override.created_at,
             )  # fmt: skip
-            await conn.execute(
-                INSERT_AUDIT, override.domain, previous, override.mode, state.percent,
-                _listed(state.services), override.reason, override.actor, False,
-                json.dumps(audit_extra), override.created_at,
-            )  # fmt: skip
+            if audit:
+                await conn.execute(
+                    INSERT_AUDIT, override.domain, previous, override.mode, state.percent,
+                    _listed(state.services), override.reason, override.actor, False,
+                    json.dumps(audit_extra), override.created_at,
+                )  # fmt: skip
             await conn.execute("SELECT pg_notify($1, $2)", CHANNEL, override.domain)
 
     async def _clear(

@@ -105,6 +105,15 @@ class ShadowEngine:
         self._rollup = rollup
         self._raised = raised
         self._options: dict[tuple[str, str], CompareOptions] = {}
+        self._listeners: list[Callable[[Result], None]] = []
+
+    def add_listener(self, listener: Callable[[Result], None]) -> None:
+        """Hand every counted Result to ``listener`` too (the guard's live figures).
+
+        A listener runs on the observing thread, so it must be quick; what it raises goes to
+        the ``raised`` hook, never to the caller.
+        """
+        self._listeners.append(listener)
 
     def observe(
         self,
@@ -142,6 +151,8 @@ class ShadowEngine:
         comparison = self._apply_rules(op, found)
         result = Result(op.domain, op.name, mode, primary, shadow, comparison)
         self._count(result)
+        for listener in self._listeners:
+            self._notify(listener, result)
         if result.mismatched:
             self._record(result, inputs or {})
         return result
@@ -176,6 +187,12 @@ class ShadowEngine:
             self._rollup.add(domain, name, kind, ignored, result.primary, result.shadow)
         except Exception as exc:
             self._raised("count", exc)
+
+    def _notify(self, listener: Callable[[Result], None], result: Result) -> None:
+        try:
+            listener(result)
+        except Exception as exc:
+            self._raised("listener", exc)
 
     def _record(self, result: Result, inputs: Mapping[str, Any]) -> None:
         try:
