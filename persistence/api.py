@@ -23,6 +23,11 @@ Common semantics (both paths):
 - A write runs in the caller's unit of work if one is open (``transaction()``), else in its
   own transaction committed at the end of the call. Inside a unit of work nothing commits
   until ``commit()``; events are collected on the unit of work and published on commit.
+- A call that fails in the database inside a unit of work (a refused statement aborts the
+  PostgreSQL transaction) fails the unit of work: later calls raise ``TransactionAborted``,
+  and ``commit()`` rolls back, drops the events and raises ``TransactionAborted``;
+  ``rollback()`` makes it usable again. A ``ValidationError`` or ``NotFoundError`` raised by
+  a call's own checks before it writes leaves the unit of work intact.
 """
 
 from __future__ import annotations

@@ -23,9 +23,11 @@ Units of work: ``transaction(bus)`` opens an ``AsyncUnitOfWork`` bound, through 
 ``ContextVar``, to the current task context. While it is open, every call on this database in
 that context runs on its connection inside its transaction and collects its events; nothing
 commits until ``commit()``, which publishes the events on ``bus``. Exit without commit rolls
-back. Without one, a write runs in its own transaction and publishes after it commits; a write
-that is one statement (health, XP, stats, upserts, deletes) runs as that statement's implicit
-transaction, which is just as atomic and saves the BEGIN and COMMIT round trips.
+back. A call that fails in the database fails the unit of work: ``commit()`` then rolls back
+and raises ``TransactionAborted`` (see ``AsyncUnitOfWork``). Without a unit of work, a write
+runs in its own transaction and publishes after it commits; a write that is one statement
+(health, XP, stats, upserts, deletes) runs as that statement's implicit transaction, which is
+just as atomic and saves the BEGIN and COMMIT round trips.
 
 Errors are translated here, at one boundary: integrity violations become ``ValidationError``,
 every other driver, OS or connection failure ``DatabaseError``, raised ``from`` the original.
@@ -50,7 +52,12 @@ import structlog
 from asyncpg.exceptions._base import DataError as _ClientDataError
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from persistence.errors import DatabaseError, PersistenceError, ValidationError
+from persistence.errors import (
+    DatabaseError,
+    PersistenceError,
+    TransactionAborted,
+    ValidationError,
+)
 from persistence.events import EventBus
 
 __all__ = [
@@ -265,8 +272,7 @@ class AsyncDatabase:
             if unit is None:
                 pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
                 return await pool.fetchrow(sql, *args)
-            async with unit.lock:
-                return await (await unit.connection()).fetchrow(sql, *args)
+            return await unit.read(lambda conn: conn.fetchrow(sql, *args))
         except DRIVER_ERRORS as exc:
             raise await self._failed(exc) from exc
 
@@ -277,8 +283,7 @@ class AsyncDatabase:
             if unit is None:
                 pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
                 return list(await pool.fetch(sql, *args))
-            async with unit.lock:
-                return list(await (await unit.connection()).fetch(sql, *args))
+            return list(await unit.read(lambda conn: conn.fetch(sql, *args)))
         except DRIVER_ERRORS as exc:
             raise await self._failed(exc) from exc
 
@@ -314,6 +319,13 @@ class AsyncUnitOfWork:
     Calls made while it is open run on its connection, one at a time (tasks spawned inside
     the block share it). ``commit()`` and ``rollback()`` end the current transaction; a later
     call in the block starts a new one.
+
+    A call that fails in the database (any driver error: PostgreSQL then aborts the
+    transaction) or is interrupted marks the unit of work failed: later calls and
+    ``commit()`` raise ``TransactionAborted``, and ``commit()`` rolls back and drops the
+    events, so nothing of a transaction that cannot be stored is ever published. The
+    ``ValidationError`` and ``NotFoundError`` that a call's own checks raise before it writes
+    leave the transaction intact.
     """
 
     def __init__(
@@ -330,27 +342,61 @@ class AsyncUnitOfWork:
         self._conn: asyncpg.Connection | None = conn
         self._bus = bus
         self._tx: Any = None
+        self._failure: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether a call failed in this transaction, so that it can only roll back."""
+        return self._failure is not None
 
     async def connection(self) -> asyncpg.Connection:
         """Its connection, inside a transaction (begun on first use). Hold ``lock``."""
         if self._conn is None:
             raise RuntimeError("the unit of work is closed")
+        if self._failure is not None:
+            raise TransactionAborted(
+                f"a call failed in this unit of work ({self._failure}); roll it back"
+            )
         if self._tx is None:
             tx = self._conn.transaction()
             await tx.start()
             self._tx = tx
         return self._conn
 
+    async def read(self, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run a read on its connection."""
+        async with self.lock:
+            conn = await self.connection()
+            return await self._watched(query(conn))
+
     async def run(self, operation: Operation[T]) -> T:
         """Run a write on its connection and collect the write's events."""
         async with self.lock:
-            result, events = await operation(await self.connection())
+            conn = await self.connection()
+            result, events = await self._watched(operation(conn))
         self.events.extend(events)
         return result
 
+    async def _watched(self, call: Awaitable[T]) -> T:
+        """Await ``call``; anything but the call's own checks fails the unit of work."""
+        try:
+            return await call
+        except PersistenceError:
+            raise
+        except DRIVER_ERRORS as exc:
+            self._failure = f"{type(exc).__name__}: {_first_line(exc)}"
+            raise
+        except BaseException as exc:
+            self._failure = f"interrupted by {type(exc).__name__}"
+            raise
+
     async def commit(self) -> None:
-        """Commit, then publish the collected events."""
+        """Commit, then publish the collected events; a failed one rolls back instead."""
         events, self.events = self.events, []
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            await self._end("rollback")
+            raise TransactionAborted(f"nothing was committed: {failure}")
         await self._end("commit")
         if events and self._bus is not None:
             self._bus.publish_all(events)
@@ -358,6 +404,7 @@ class AsyncUnitOfWork:
     async def rollback(self) -> None:
         """Roll back and drop the collected events."""
         self.events = []
+        self._failure = None
         await self._end("rollback")
 
     async def _end(self, how: str) -> None:

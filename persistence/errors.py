@@ -6,6 +6,8 @@
     ├── ValidationError (also a ValueError)   bad input; nothing was written
     ├── NotFoundError                         a write named an entity that does not exist
     └── DatabaseError                         the database or driver failed
+        └── TransactionAborted                a statement in the unit of work failed, so
+                                              commit() cannot store it: it rolls back
 
 Driver exceptions (psycopg2, asyncpg, SQLAlchemy) are translated at the boundary of each path
 with ``raise … from exc``, so callers catch the same classes whichever path served them.
@@ -13,7 +15,13 @@ with ``raise … from exc``, so callers catch the same classes whichever path se
 
 from __future__ import annotations
 
-__all__ = ["DatabaseError", "NotFoundError", "PersistenceError", "ValidationError"]
+__all__ = [
+    "DatabaseError",
+    "NotFoundError",
+    "PersistenceError",
+    "TransactionAborted",
+    "ValidationError",
+]
 
 
 class PersistenceError(Exception):
@@ -30,3 +38,11 @@ class NotFoundError(PersistenceError):
 
 class DatabaseError(PersistenceError):
     """The database or its driver failed; the operation may be retried."""
+
+
+class TransactionAborted(DatabaseError):
+    """A statement failed inside a unit of work, which PostgreSQL then aborted.
+
+    Every later call in it, and ``commit()``, raises this; ``commit()`` also rolls back and
+    drops the collected events. ``rollback()`` makes the unit of work usable again.
+    """

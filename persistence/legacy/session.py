@@ -4,7 +4,8 @@ A call's work is a function of a ``Session`` (a dict-row cursor plus the events 
 produces). Alone, it runs in its own transaction on a pooled connection, committed at the end
 of the call; its events are returned for publishing after commit. Inside a ``LegacyUnitOfWork``
 it runs on the unit of work's connection, does not commit, and its events join the unit of
-work's, published on ``commit()`` and dropped on rollback.
+work's, published on ``commit()`` and dropped on rollback. A call that fails in the database
+fails the whole unit of work, which can then only roll back (see ``LegacyUnitOfWork``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import psycopg2
 import structlog
 
-from persistence.errors import DatabaseError
+from persistence.errors import DatabaseError, PersistenceError, TransactionAborted
 from persistence.events import EventBus
 from persistence.legacy.pool import Connection
 from persistence.legacy.translate import translate_error
@@ -80,8 +81,14 @@ class LegacyUnitOfWork:
     """A caller-owned transaction on one connection: rolls back on exit unless committed.
 
     ``commit()`` commits and publishes the collected events; ``rollback()`` drops them. After
-    either, the unit of work may be used again for a new transaction. A call that fails inside
-    it leaves the transaction to the caller, who should roll back.
+    either, the unit of work may be used again for a new transaction.
+
+    A call that fails in the database (any driver error: PostgreSQL then aborts the
+    transaction) or is interrupted marks the unit of work failed: later calls and
+    ``commit()`` raise ``TransactionAborted``, and ``commit()`` rolls back and drops the
+    events, so nothing of a transaction that cannot be stored is ever published. The
+    ``ValidationError`` and ``NotFoundError`` that a call's own checks raise before it writes
+    leave the transaction intact.
     """
 
     def __init__(self, conn: Connection, event_bus: EventBus) -> None:
@@ -90,24 +97,41 @@ class LegacyUnitOfWork:
         self._event_bus = event_bus
         self._lock = threading.RLock()
         self._closed = False
+        self._failure: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether a call failed in this transaction, so that it can only roll back."""
+        return self._failure is not None
 
     def run(self, work: Work[T]) -> T:
         """Run ``work`` in this transaction without committing; keep its events."""
         with self._lock:
-            self._require_open()
+            self._require_usable()
             try:
                 with self._conn.cursor() as cursor:
                     session = Session(cursor)
                     result = work(session)
             except psycopg2.Error as exc:
-                raise translate_error(exc) from exc
+                error = translate_error(exc)
+                self._failure = str(error)
+                raise error from exc
+            except PersistenceError:
+                raise
+            except BaseException as exc:
+                self._failure = f"interrupted by {type(exc).__name__}"
+                raise
             self.events.extend(session.events)
             return result
 
     def commit(self) -> None:
-        """Commit the work so far, then publish its events."""
+        """Commit the work so far, then publish its events; a failed one rolls back instead."""
         with self._lock:
             self._require_open()
+            if self._failure is not None:
+                failure = self._failure
+                self._reset()
+                raise TransactionAborted(f"nothing was committed: {failure}")
             try:
                 self._conn.commit()
             except psycopg2.Error as exc:
@@ -121,6 +145,7 @@ class LegacyUnitOfWork:
         with self._lock:
             self._require_open()
             self.events.clear()
+            self._failure = None
             try:
                 self._conn.rollback()
             except psycopg2.Error as exc:
@@ -130,12 +155,23 @@ class LegacyUnitOfWork:
         """End the unit of work: anything not committed is rolled back."""
         with self._lock:
             self._closed = True
-            self.events.clear()
-            _rollback_quietly(self._conn)
+            self._reset()
+
+    def _reset(self) -> None:
+        self.events.clear()
+        self._failure = None
+        _rollback_quietly(self._conn)
 
     def _require_open(self) -> None:
         if self._closed:
             raise RuntimeError("this unit of work has ended; open a new one")
+
+    def _require_usable(self) -> None:
+        self._require_open()
+        if self._failure is not None:
+            raise TransactionAborted(
+                f"a call failed in this unit of work ({self._failure}); roll it back"
+            )
 
 
 def _rollback_quietly(conn: Connection) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 
 from persistence.async_layer import AsyncPersistenceLayer
+from persistence.errors import NotFoundError, TransactionAborted, ValidationError
 from persistence.events import HPChanged, PlayerLeveledUp, XPGained
 from persistence.repositories import HealthRepository
 from tests.integration.async_path.conftest import EventLog, PlayerFactory, run_sql
@@ -166,3 +168,54 @@ class TestBinding:
         player = await make_player()
         await layer.damage_player(player, 3)
         assert len(log.events) == 1
+
+
+class TestFailedStatement:
+    """A statement the database refused fails the unit of work until it is rolled back."""
+
+    async def test_later_calls_and_commit_raise_transaction_aborted(
+        self, layer: AsyncPersistenceLayer, log: EventLog, make_player: PlayerFactory, world: str
+    ) -> None:
+        log.watch(HPChanged)
+        player = await make_player()
+        await layer.create_item_instance("taken", "lantern")
+        async with layer.transaction() as uow:
+            await layer.damage_player(player, 10)
+            with pytest.raises(ValidationError, match="already exists"):
+                await layer.create_item_instance("taken", "lantern")
+            assert uow.failed
+            with pytest.raises(TransactionAborted, match="roll it back"):
+                await layer.get_player_by_id(player.player_id)
+            with pytest.raises(TransactionAborted, match="nothing was committed"):
+                await uow.commit()
+            assert not uow.failed and uow.events == []
+            await layer.damage_player(player, 1)
+            await uow.commit()
+        assert stored_hp(world, player.player_id) == 99
+        assert [e.new_hp for e in log.events if isinstance(e, HPChanged)] == [99]
+
+    async def test_rollback_makes_it_usable_again(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        async with layer.transaction() as uow:
+            with pytest.raises(ValidationError):
+                await layer.create_item_instance("x", "no.such.prototype")
+            await uow.rollback()
+            await layer.damage_player(player, 5)
+            await uow.commit()
+        assert stored_hp(world, player.player_id) == 95
+
+    async def test_a_check_before_sql_does_not_fail_it(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        async with layer.transaction() as uow:
+            await layer.damage_player(player, 5)
+            with pytest.raises(ValidationError):
+                await layer.update_player_stat_field(player.player_id, "is_admin", 1)
+            with pytest.raises(NotFoundError):
+                await layer.delete_player(uuid.uuid4())
+            assert not uow.failed
+            await uow.commit()
+        assert stored_hp(world, player.player_id) == 95

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from persistence.errors import NotFoundError, TransactionAborted, ValidationError
 from persistence.events import HPChanged, PlayerLeveledUp, XPGained
 from persistence.legacy import PersistenceLayer
 from persistence.models import Player
@@ -148,4 +150,55 @@ class TestScope:
         with layer.transaction(), ThreadPoolExecutor(1) as executor:
             executor.submit(layer.damage_player, player, 5).result()
             assert len(log.events) == 1
+        assert stored_hp(layer, player) == 95
+
+
+class TestFailedStatement:
+    """A statement the database refused fails the unit of work until it is rolled back."""
+
+    def test_later_calls_and_commit_raise_transaction_aborted(
+        self, layer: PersistenceLayer, make_player: MakePlayer, log: EventLog
+    ) -> None:
+        log.watch(HPChanged)
+        player = make_player()
+        layer.create_item_instance("taken", "lantern")
+        with layer.transaction() as uow:
+            layer.damage_player(player, 10)
+            with pytest.raises(ValidationError, match="already exists"):
+                layer.create_item_instance("taken", "lantern")
+            assert uow.failed
+            with pytest.raises(TransactionAborted, match="roll it back"):
+                layer.get_player(player.player_id)
+            with pytest.raises(TransactionAborted, match="nothing was committed"):
+                uow.commit()
+            assert not uow.failed and uow.events == []
+            layer.damage_player(player, 1)
+            uow.commit()
+        assert stored_hp(layer, player) == 99
+        assert [e.new_hp for e in log.events if isinstance(e, HPChanged)] == [99]
+
+    def test_rollback_makes_it_usable_again(
+        self, layer: PersistenceLayer, make_player: MakePlayer
+    ) -> None:
+        player = make_player()
+        with layer.transaction() as uow:
+            with pytest.raises(ValidationError):
+                layer.create_item_instance("x", "no.such.prototype")
+            uow.rollback()
+            layer.damage_player(player, 5)
+            uow.commit()
+        assert stored_hp(layer, player) == 95
+
+    def test_a_check_before_sql_does_not_fail_it(
+        self, layer: PersistenceLayer, make_player: MakePlayer
+    ) -> None:
+        player = make_player()
+        with layer.transaction() as uow:
+            layer.damage_player(player, 5)
+            with pytest.raises(ValidationError):
+                layer.update_player_stat_field(player.player_id, "is_admin", 1)
+            with pytest.raises(NotFoundError):
+                layer.delete_player(uuid.uuid4())
+            assert not uow.failed
+            uow.commit()
         assert stored_hp(layer, player) == 95
