@@ -17,6 +17,12 @@ Common semantics (both paths):
   professions by ``profession_id``; containers by ``container_id``, except decayed containers
   by ``decay_at`` then ``container_id``; item instances by ``item_instance_id``;
   ``get_players_batch`` in the order of the ids asked for (missing ones and repeats skipped).
+- Rooms are static: both paths serve them from a cache loaded once at start-up, that is by
+  the first call that needs a room (``get_room``, ``list_rooms``,
+  ``validate_and_fix_player_room``), and never reloaded; rooms added or changed while the
+  service runs are seen after a restart. Loading on first use, not in the async ``start()``,
+  keeps building the legacy layer free of connections and has both paths take the same
+  snapshot.
 - Health and XP writes are atomic single-statement updates in the database (no lost updates
   under concurrency), then update the ``player`` object they were given (if any) to the stored
   values, and publish their events after commit.

@@ -2,8 +2,9 @@
 
 It implements ``persistence.api.AsyncPersistence``. Every repository shares the layer's
 ``AsyncDatabase`` (its own when ``database_url`` is given, else the process default built from
-``DATABASE_URL`` at first use), its EventBus and one ``RoomCache`` (``_room_cache``), so a
-unit of work opened with ``transaction()`` covers them all.
+``DATABASE_URL`` at first use), its EventBus and one ``RoomCache`` (``_room_cache``, loaded
+once by the first call that needs a room), so a unit of work opened with ``transaction()``
+covers them all.
 """
 
 from __future__ import annotations
@@ -81,9 +82,12 @@ class AsyncPersistenceLayer(InventoryMethods):
         return repos
 
     async def start(self) -> None:
-        """Open the pool of the running loop and load the room cache."""
+        """Open the pool of the running loop.
+
+        The room cache is loaded by the first call that needs a room, as on the legacy path,
+        so both paths serve the same snapshot of the rooms (see ``persistence.api``).
+        """
         await self.database.pool()
-        await self.repos.rooms.load()
 
     async def close(self) -> None:
         """Close the database's pools (they reopen on next use)."""

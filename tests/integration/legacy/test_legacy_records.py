@@ -11,6 +11,7 @@ import pytest
 from persistence.errors import NotFoundError, ValidationError
 from persistence.legacy import PersistenceLayer
 from persistence.models import Player
+from tests.integration.legacy.conftest import run_sql
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +109,20 @@ class TestRooms:
         player = make_player(current_room_id=room_id)
         assert layer.validate_and_fix_player_room(player) is (moved_to is not None)
         assert player.current_room_id == (moved_to or room_id)
+
+    def test_the_cache_is_loaded_once_by_the_first_room_call(
+        self, world: str, layer: PersistenceLayer
+    ) -> None:
+        run_sql(
+            world,
+            "INSERT INTO rooms (room_id, zone_id, name) VALUES ('arkham_attic', 'arkham', 'Attic')",
+        )
+        assert layer.get_room("arkham_attic") is not None
+        run_sql(world, "UPDATE rooms SET name = 'Renamed' WHERE room_id = 'arkham_attic'")
+        run_sql(world, "DELETE FROM rooms WHERE room_id = 'arkham_library'")
+        attic = layer.get_room("arkham_attic")
+        assert attic is not None and attic.name == "Attic"
+        assert layer.get_room("arkham_library") is not None
 
     def test_only_available_professions_are_listed(self, layer: PersistenceLayer) -> None:
         assert [p.profession_id for p in layer.get_all_professions()] == [0, 1]
