@@ -16,7 +16,10 @@ from app.settings import Settings
 
 __all__ = ["register"]
 
-STATUS_COLUMNS = ("domain", "mode", "in mode", "calls", "div.", "err l/a", "open", "health")
+STATUS_COLUMNS = (
+    *("domain", "mode", "in mode", "calls", "div.", "err l/a", "open", "health"),
+    "readiness",
+)
 
 SERVE_HELP = """Serve the game API, the ops API and the dashboard over HTTP.
 
@@ -164,7 +167,9 @@ def status() -> None:
 
     For every domain: its mode, percent and services, how long it has been in that mode and
     who set it, and over the last 15 minutes the calls, divergence rate, errors per path and
-    open divergence groups, with a one-word verdict (ok, diverging, erroring, idle).
+    open divergence groups, with a one-word verdict (ok, diverging, erroring, idle); then its
+    readiness for the next rollout step, e.g. "ready for live" or "blocked: 2 open divergence
+    groups" (the rules are in docs/rollout.md).
 
     Example: dualpath status
     """
@@ -186,12 +191,24 @@ async def _status(settings: Settings) -> None:
         rollup = await store.rollup(since=now - timedelta(minutes=15)) if store else []
         groups = await fetch_groups(store, status="open") if store else []
         cards = domain_cards(await system.flags.list(), rollup, groups, now)
+        readiness = await _readiness(system, settings, now)
     table = Table(title="dualpath status: shadowed calls of the last 15 minutes")
     for column in STATUS_COLUMNS:
         table.add_column(column, no_wrap=True)
     for card in cards:
-        table.add_row(*_status_row(card))
+        table.add_row(*_status_row(card), readiness.get(card.domain, "-"))
     Console().print(table)
+
+
+async def _readiness(system: Any, settings: Settings, now: datetime) -> dict[str, str]:
+    """Each domain's readiness verdict (docs/rollout.md), with its override if any."""
+    from app.readiness import assess_system, rules_from
+
+    verdicts = {}
+    for found in await assess_system(system, rules_from(settings), now):
+        held = f" (held at {found.mode} by {found.overridden_by})" if found.overridden_by else ""
+        verdicts[found.domain] = found.verdict + held
+    return verdicts
 
 
 def _status_row(card: Any) -> list[str]:

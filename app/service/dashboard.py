@@ -64,7 +64,35 @@ async def overview(request: Request, state: State) -> HTMLResponse:
     flags = await system.flags.list()
     cards = domain_cards(flags, rollup, open_groups, now)
     changes = await system.flags.history(limit=8)
-    return page(request, "overview.html", cards=cards, changes=changes, store_ok=store is not None)
+    guarded = await guard_context(system, now)
+    return page(
+        request,
+        "overview.html",
+        cards=cards,
+        changes=changes,
+        store_ok=store is not None,
+        **guarded,
+    )
+
+
+async def guard_context(system: Any, now: datetime) -> dict[str, Any]:
+    """Readiness per domain, overrides in force, and the guard's rollbacks of the last hour."""
+    from app.guard import ACTOR
+    from app.readiness import assess_system, rules_from
+
+    found = await assess_system(system, rules_from(system.settings), now)
+    overrides_of = getattr(system.flags, "overrides", None)
+    since = now - timedelta(hours=1)
+    rollbacks = [
+        change
+        for change in await system.flags.history(limit=50)
+        if change.actor == ACTOR and change.changed_at >= since
+    ]
+    return {
+        "readiness": {r.domain: r for r in found},
+        "overrides": overrides_of() if overrides_of is not None else {},
+        "rollbacks": rollbacks,
+    }
 
 
 @router.get("/divergences", response_class=HTMLResponse)

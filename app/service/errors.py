@@ -3,6 +3,7 @@
 =========================  ======
 ``ValidationError``         422
 ``FlagError``               422
+``TransitionError``         409 (a jump without force)
 ``NotFoundError``           404
 ``Refused`` (ops token)     401 or 403
 ``DatabaseError``           503
@@ -20,6 +21,7 @@ from fastapi.responses import JSONResponse
 
 from app.service.auth import Refused
 from flags.model import FlagError, FlagSourceUnavailable
+from flags.transitions import TransitionError
 from persistence.errors import DatabaseError, NotFoundError, ValidationError
 
 __all__ = ["install_error_handlers"]
@@ -27,6 +29,7 @@ __all__ = ["install_error_handlers"]
 STATUS: tuple[tuple[type[Exception], int], ...] = (
     (ValidationError, 422),
     (FlagError, 422),
+    (TransitionError, 409),
     (NotFoundError, 404),
     (DatabaseError, 503),
     (FlagSourceUnavailable, 503),

@@ -19,6 +19,7 @@ from app.service import (
     health,
     ops_divergences,
     ops_flags,
+    readiness,
 )
 from app.service.auth import OpsTokens
 from app.service.errors import install_error_handlers
@@ -51,6 +52,7 @@ def create_app(system: Any = None, settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (game_players, game_legacy, game_world, ops_flags, ops_divergences, health):
         app.include_router(module.router)
+    app.include_router(readiness.router)
     app.include_router(dashboard.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/", _home, include_in_schema=False)

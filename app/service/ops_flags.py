@@ -19,18 +19,22 @@ router = APIRouter(prefix="/api/flags", tags=["ops: flags"])
 State = Annotated[ServiceState, Depends(service_state)]
 
 
-def flag_out(state: Any) -> FlagOut:
-    """A flag state as its response body."""
+def flag_out(state: Any, flags: Any = None) -> FlagOut:
+    """A flag state as its response body, with the domain's override if ``flags`` has one."""
     data = as_dict(state)
     services = data.get("services")
     data["services"] = sorted(services) if services else None
+    override_for = getattr(flags, "override_for", None)
+    override = override_for(data["domain"]) if override_for is not None else None
+    data["override"] = jsonable(as_dict(override)) if override is not None else None
     return FlagOut.model_validate({k: data.get(k) for k in FlagOut.model_fields})
 
 
 @router.get("", response_model=list[FlagOut])
 async def list_flags(state: State) -> list[FlagOut]:
     """Every domain's flag."""
-    return [flag_out(s) for s in await state.require_system().flags.list()]
+    flags = state.require_system().flags
+    return [flag_out(s, flags) for s in await flags.list()]
 
 
 @router.get("/history", response_model=list[FlagChangeOut])
@@ -49,12 +53,15 @@ async def get_flag(state: State, domain: str) -> FlagOut:
     """One domain's flag."""
     flags = state.require_system().flags
     await require_domain(flags, domain)
-    return flag_out(await flags.get(domain))
+    return flag_out(await flags.get(domain), flags)
 
 
 @router.put("/{domain}", response_model=FlagOut)
 async def set_flag(state: State, domain: str, body: FlagChangeRequest, actor: Actor) -> FlagOut:
-    """Change a domain's flag; recorded in the audit log with the token's name as actor."""
+    """Change a domain's flag; recorded in the audit log with the token's name as actor.
+
+    A jump past the next mode needs ``force``; the change clears the domain's override.
+    """
     flags = state.require_system().flags
     await require_domain(flags, domain)
     options: dict[str, Any] = {"percent": body.percent, "services": body.services}
@@ -64,7 +71,7 @@ async def set_flag(state: State, domain: str, body: FlagChangeRequest, actor: Ac
     structlog.get_logger().info(
         "ops.flag_set", domain=domain, mode=body.mode, percent=body.percent, actor=actor
     )
-    return flag_out(new)
+    return flag_out(new, flags)
 
 
 async def require_domain(flags: Any, domain: str) -> None:

@@ -24,6 +24,16 @@ class FlagChangeRequest(Body):
     force: bool = False
 
 
+class OverrideOut(BaseModel):
+    """A local override capping a domain's mode (the guard's rollback) until the next set."""
+
+    mode: str
+    reason: str
+    actor: str
+    created_at: datetime
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
 class FlagOut(BaseModel):
     """One domain's flag."""
 
@@ -34,6 +44,7 @@ class FlagOut(BaseModel):
     updated_at: datetime | None = None
     updated_by: str | None = None
     reason: str | None = None
+    override: OverrideOut | None = None
 
 
 class FlagChangeOut(BaseModel):
