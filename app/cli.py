@@ -84,3 +84,7 @@ register(app)
 from app.cli_run import register as register_run  # noqa: E402
 
 register_run(app)
+
+from app.cli_flags import register as register_flags  # noqa: E402
+
+register_flags(app)
