@@ -48,3 +48,13 @@ def database_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip tests marked ``slow`` unless ``DUALPATH_SLOW=1`` (CI and ``make test-all`` set it)."""
+    if os.environ.get("DUALPATH_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow: set DUALPATH_SLOW=1 to run it")
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            item.add_marker(skip)
