@@ -39,6 +39,8 @@ class System:
     - ``divergences``: the divergence groups, exemplars and their triage;
     - ``shadow``: the shadow engine, its store and its metrics registry;
     - ``guard``: rolls a domain back when its figures breach the thresholds (or None);
+    - ``shadow_runner``: serves ``shadow`` and ``live`` by running both paths; ``drain()``
+      waits for the comparisons still running;
     - ``legacy`` and ``async_layer``: the two paths themselves, for tests and benchmarks.
     """
 
@@ -53,6 +55,7 @@ class System:
     shadow: Shadow
     divergences: Divergences
     guard: Any = None  # guarded rollout: app.guard.Guard, None when DUALPATH_GUARD_ENABLED=0
+    shadow_runner: Any = None  # routing.shadow_runner.ShadowRunner: serves shadow and live
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -113,6 +116,12 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             legacy_threads=settings.legacy_threads,
         )
         stack.push_async_callback(router.close)
+        # -- shadow runner: shadow and live run both paths and compare them --
+        runner = make_shadow_runner(settings, router, shadow)
+        for mode in ("shadow", "live"):
+            router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))
+        stack.push_async_callback(runner.drain)
+        # -- end shadow runner --
         # -- guarded rollout: the guard rolls a misbehaving domain back (app/guard.py) --
         guard = None
         if settings.guard_enabled:
@@ -138,6 +147,7 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             shadow,
             shadow.divergences,
             guard=guard,  # guarded rollout
+            shadow_runner=runner,
         )
 
 
@@ -156,6 +166,18 @@ def make_shadow(settings: Settings, database_url: str) -> Shadow:
             redact_fields=settings.redacted,
         ),
     )
+
+
+def make_shadow_runner(settings: Settings, router: Any, shadow: Shadow) -> Any:
+    """The runner that serves shadow and live mode on ``router``, judged by ``shadow``."""
+    from app.operations import shadow_writes
+    from routing.shadow_runner import RunnerConfig, ShadowRunner
+
+    config = RunnerConfig(
+        shadow_timeout_s=settings.shadow_timeout_s,
+        raise_on_divergence=settings.raise_on_divergence,
+    )
+    return ShadowRunner.for_router(router, shadow.engine, shadow_writes(), config)
 
 
 def installed_persistence() -> Any:

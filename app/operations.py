@@ -7,13 +7,26 @@ Calls without a single entity (lists, batches, a container created without an id
 and are bucketed at random by the flag provider.
 
 ``readback`` names the read that returns what a write touched, given the write's key;
-``mutates_arguments`` marks calls that update the ``Player`` they were given.
+``mutates_arguments`` marks calls that update the ``Player`` they were given (and
+``save_player``, whose object the shadow must not share with the primary);
+``ignore_fields`` lists result fields set by the database clock (``now()``), which two paths
+writing in two transactions never agree on. No list is ``unordered``: the contract orders
+every list (``persistence.api``), so order is compared too.
+
+``shadow_writes()`` tells the shadow runner which rows each read-back name stands for, so a
+shadowed write can capture them before the primary writes, restore them in the shadow's
+rolled-back transaction, and compare the rows both paths left (``routing.shadow_runner``).
 """
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from persistence.api import LEGACY_NAMES
+from routing.readback import Entity, RowGroup
 from routing.registry import Kind, Operation, OperationRegistry
+from routing.shadow_plan import ShadowWrites
 
 DOMAINS: tuple[str, ...] = (
     "player",
@@ -32,7 +45,7 @@ _TABLE: tuple[tuple[str, str, Kind, str | None, str | None, bool], ...] = (
     ("player", "get_player_by_id", "read", "player_id", None, False),
     ("player", "get_player_by_name", "read", "name", None, False),
     ("player", "get_player_by_user_id", "read", "user_id", None, False),
-    ("player", "save_player", "write", _PLAYER, "get_player_by_id", False),
+    ("player", "save_player", "write", _PLAYER, "get_player_by_id", True),
     ("player", "save_players", "write", None, None, False),
     ("player", "delete_player", "write", "player_id", "get_player_by_id", False),
     ("player", "list_players", "read", None, None, False),
@@ -69,6 +82,22 @@ _TABLE: tuple[tuple[str, str, Kind, str | None, str | None, bool], ...] = (
 )
 
 
+_CLOCK_STAMPED = frozenset({"created_at", "updated_at"})
+# Result (and stored-row) fields filled by now() in the writing transaction.
+_IGNORE: dict[str, frozenset[str]] = {
+    "save_player": frozenset({"last_active"}),  # now() when the object has none
+    "save_players": frozenset({"last_active"}),
+    "update_player_last_active": frozenset({"last_active"}),  # now() when not given
+    "create_container": _CLOCK_STAMPED,
+    "update_container": _CLOCK_STAMPED,
+    "add_item_to_container": _CLOCK_STAMPED,
+    "remove_item_from_container": _CLOCK_STAMPED,
+    "create_item_instance": frozenset({"created_at"}),
+    "ensure_item_instance": frozenset({"created_at"}),
+}
+_UNORDERED: frozenset[str] = frozenset()
+
+
 def operations() -> list[Operation]:
     """Every persistence operation of the MUD, in declaration order."""
     return [
@@ -80,6 +109,8 @@ def operations() -> list[Operation]:
             legacy_name=LEGACY_NAMES.get(name, name),
             readback=readback,
             mutates_arguments=mutates,
+            unordered=name in _UNORDERED,
+            ignore_fields=_IGNORE.get(name, frozenset()),
         )
         for domain, name, kind, key, readback, mutates in _TABLE
     ]
@@ -88,3 +119,62 @@ def operations() -> list[Operation]:
 def build_registry() -> OperationRegistry:
     """A fresh registry of every operation (the router owns it from then on)."""
     return OperationRegistry(operations())
+
+
+_CONTENTS = ("container_id", "item_instance_id")
+_CREATED = frozenset({"created_at"})
+_ADDED = frozenset({"added_at"})
+
+#: The kinds of entity each domain's calls read or write (rooms and professions: none).
+KINDS: dict[str, tuple[str, ...]] = {
+    "player": ("player",),
+    "health": ("player",),
+    "experience": ("player",),
+    "container": ("container", "item"),
+    "item": ("item", "container"),
+}
+
+#: The rows each read-back name stands for, keyed by the write's entity key (as text).
+ENTITIES: dict[str, Entity] = {
+    "get_player_by_id": Entity(
+        "player", (RowGroup("players", ("player_id",), "player_id = {key}::uuid", _CREATED),)
+    ),
+    "get_container": Entity(
+        "container",
+        (
+            RowGroup("containers", ("container_id",), "container_id = {key}::uuid", _CLOCK_STAMPED),
+            RowGroup("container_contents", _CONTENTS, "container_id = {key}::uuid", _ADDED),
+        ),
+    ),
+    "get_item_instance": Entity(
+        "item",
+        (
+            RowGroup("item_instances", ("item_instance_id",), "item_instance_id = {key}", _CREATED),
+            RowGroup("container_contents", _CONTENTS, "item_instance_id = {key}", _ADDED),
+        ),
+    ),
+}
+
+
+def _same_new_container_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """A container created without an id gets one here, so both paths create the same one."""
+    if kwargs.get("container_id") is None:
+        kwargs = {**kwargs, "container_id": str(uuid.uuid4())}
+    return args, kwargs
+
+
+def shadow_writes() -> ShadowWrites:
+    """What the shadow runner needs to capture, restore and compare the MUD's writes."""
+    item = (("get_item_instance", "item_instance_id"),)
+    return ShadowWrites(
+        entities=ENTITIES,
+        touches={"add_item_to_container": item, "remove_item_from_container": item},
+        prepare={"create_container": _same_new_container_id},
+        kinds=KINDS,
+        read_entities={
+            "get_player_by_id": "player",
+            "get_container": "container",
+            "get_item_instance": "item",
+            "item_instance_exists": "item",
+        },
+    )

@@ -1,0 +1,343 @@
+"""One path's side of a shadowed call: a read, a committed primary write, a rolled-back shadow.
+
+Each procedure exists twice, for the async path (awaited) and for the legacy path (blocking,
+run in a thread), and reaches the path only through what its ``transaction()`` yields: a
+unit of work with ``run(work)``, ``commit()``, ``rollback()`` and ``events``. Our own SQL runs
+through ``run`` too: the legacy unit hands ``work`` a session (``one(sql, params)`` and
+``cursor``), the async unit an asyncpg connection.
+
+* :func:`primary_write_async` / :func:`primary_write_legacy`: the write in a unit of work of
+  its own path: capture (and lock) the rows it touches, write, read them back, take the
+  unit's events, commit (which publishes them, once).
+* :func:`shadow_write_async` / :func:`shadow_write_legacy`: the same write on the other path
+  in a unit of work that is always rolled back: never wait on a lock, restore what the
+  primary's capture saw, write, read back, take the events, roll back. A lock it cannot have
+  at once means another writer is busy with these rows: it retries a few times, then gives
+  up (``skipped``), and nobody waited for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import random
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from routing.readback import Captured, lock_timeout_script, parse_capture, restore_script
+from routing.shadow_plan import Capture
+
+__all__ = [
+    "AsyncPath",
+    "Done",
+    "Probe",
+    "SyncPath",
+    "lock_unavailable",
+    "primary_write_async",
+    "primary_write_legacy",
+    "shadow_write_async",
+    "shadow_write_legacy",
+    "timed_async",
+    "timed_legacy",
+]
+
+T = TypeVar("T")
+#: SQLSTATEs that mean "someone else holds these rows": lock not available, deadlock.
+LOCKED = frozenset({"55P03", "40P01"})
+RETRY_DELAYS_S = (0.001, 0.003, 0.008, 0.02, 0.05)
+_clock = time.perf_counter
+
+
+class AsyncUnit(Protocol):
+    """The async path's unit of work, as far as the runner uses it."""
+
+    events: list[object]
+
+    async def run(self, operation: Callable[[Any], Awaitable[tuple[T, list[object]]]]) -> T: ...
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+class AsyncPath(Protocol):
+    """Anything whose ``transaction()`` opens an :class:`AsyncUnit`."""
+
+    def transaction(self) -> AbstractAsyncContextManager[AsyncUnit]: ...
+
+
+class SyncUnit(Protocol):
+    """The legacy path's unit of work, as far as the runner uses it."""
+
+    events: list[object]
+
+    def run(self, work: Callable[[Any], T]) -> T: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+class SyncPath(Protocol):
+    """Anything whose ``transaction()`` opens a :class:`SyncUnit`."""
+
+    def transaction(self) -> AbstractContextManager[SyncUnit]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Done:
+    """What one path did for one call (before it becomes an ``Observation``).
+
+    ``pre`` and ``after`` are the captured rows before and after a write; ``skipped`` says
+    why there is nothing to compare (the shadow gave up, or the call could not be shadowed);
+    ``arguments`` is the state of the arguments after a call that updates them.
+    """
+
+    value: Any = None
+    error: BaseException | None = None
+    duration_s: float = 0.0
+    pre: Captured | None = None
+    after: Captured | None = None
+    events: tuple[object, ...] = ()
+    skipped: str | None = None
+    arguments: Any = None
+
+    def result(self) -> Any:
+        """The value, or raise the error (what the caller gets)."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+def lock_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what it was raised from) is a lock the database would not give."""
+    seen = 0
+    while error is not None and seen < 5:
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if code in LOCKED:
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+
+Probe = Callable[[], bool]
+
+
+async def timed_async(call: Callable[[], Awaitable[Any]], probe: Probe | None = None) -> Done:
+    """Await ``call()``; its value or exception, and how long it took.
+
+    ``probe()`` is asked the moment the call is over: false means a write raced with this
+    read, and the result is marked ``skipped="raced"``.
+    """
+    started = _clock()
+    try:
+        value = await call()
+    except Exception as exc:
+        return _probed(Done(error=exc, duration_s=_clock() - started), probe)
+    return _probed(Done(value, duration_s=_clock() - started), probe)
+
+
+def timed_legacy(call: Callable[[], Any], probe: Probe | None = None) -> Done:
+    """Call ``call()``; its value or exception, and how long it took (``probe`` as above)."""
+    started = _clock()
+    try:
+        value = call()
+    except Exception as exc:
+        return _probed(Done(error=exc, duration_s=_clock() - started), probe)
+    return _probed(Done(value, duration_s=_clock() - started), probe)
+
+
+def _probed(done: Done, probe: Probe | None) -> Done:
+    if probe is None or probe():
+        return done
+    return dataclasses.replace(done, skipped="raced")
+
+
+# --- the async path ------------------------------------------------------------------------
+
+
+async def _fetch_async(unit: AsyncUnit, capture: Capture, locking: bool) -> Captured:
+    sql = capture.locking_sql if locking else capture.plain_sql
+
+    async def work(conn: Any) -> tuple[Any, list[object]]:
+        return await conn.fetchrow(sql, *capture.params), []
+
+    return parse_capture(capture.entities, capture.keys, await unit.run(work))
+
+
+async def _script_async(unit: AsyncUnit, script: str) -> None:
+    async def work(conn: Any) -> tuple[None, list[object]]:
+        await conn.execute(script)
+        return None, []
+
+    await unit.run(work)
+
+
+async def primary_write_async(
+    path: AsyncPath, call: Callable[[], Awaitable[Any]], capture: Capture | None
+) -> Done:
+    """The write, committed, in a unit of work of its own; see the module docstring."""
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            unit = await stack.enter_async_context(path.transaction())
+        except RuntimeError:  # the caller has a unit of work open: it owns this write
+            done = await timed_async(call)
+            return Done(done.value, done.error, done.duration_s, skipped="in_unit_of_work")
+        return await _primary_in_unit_async(unit, call, capture)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _primary_in_unit_async(
+    unit: AsyncUnit, call: Callable[[], Awaitable[Any]], capture: Capture | None
+) -> Done:
+    pre = None
+    if capture is not None:
+        try:
+            pre = await _fetch_async(unit, capture, locking=True)
+        except Exception:
+            await unit.rollback()
+            capture = None
+    started = _clock()
+    try:
+        value = await call()
+    except Exception as exc:
+        duration = _clock() - started
+        await _quietly(unit.rollback())
+        return Done(error=exc, duration_s=duration, pre=pre)
+    duration = _clock() - started
+    after = await _fetch_async(unit, capture, locking=False) if capture is not None else None
+    events = tuple(unit.events)
+    await unit.commit()
+    return Done(value, None, duration, pre, after, events)
+
+
+async def shadow_write_async(
+    path: AsyncPath,
+    call: Callable[[], Awaitable[Any]],
+    capture: Capture | None,
+    pre: Captured | None,
+    lock_timeout_ms: int,
+) -> Done:
+    """The write in a unit of work that is rolled back, on the primary's starting rows."""
+    script = restore_script(pre, lock_timeout_ms) if pre else lock_timeout_script(lock_timeout_ms)
+    for delay in (*RETRY_DELAYS_S, None):
+        done = await _shadow_attempt_async(path, call, capture if pre else None, script)
+        if done is not None:
+            return done
+        if delay is not None:
+            await asyncio.sleep(delay * (0.5 + random.random()))
+    return Done(skipped="locked")
+
+
+async def _shadow_attempt_async(
+    path: AsyncPath, call: Callable[[], Awaitable[Any]], capture: Capture | None, script: str
+) -> Done | None:
+    async with path.transaction() as unit:
+        try:
+            await _script_async(unit, script)
+        except Exception as exc:
+            return None if lock_unavailable(exc) else Done(skipped="restore_failed")
+        done = await timed_async(call)
+        if lock_unavailable(done.error):
+            return None
+        if done.error is not None:
+            return done
+        after = await _fetch_async(unit, capture, locking=False) if capture else None
+        events = tuple(unit.events)
+        await unit.rollback()
+    return Done(done.value, None, done.duration_s, None, after, events)
+
+
+# --- the legacy path -----------------------------------------------------------------------
+
+
+def _fetch_legacy(unit: SyncUnit, capture: Capture, locking: bool) -> Captured:
+    sql = capture.locking_sql if locking else capture.plain_sql
+    row = unit.run(lambda session: session.one(sql, capture.params))
+    return parse_capture(capture.entities, capture.keys, row)
+
+
+def _script_legacy(unit: SyncUnit, script: str) -> None:
+    unit.run(lambda session: session.cursor.execute(script))
+
+
+def primary_write_legacy(path: SyncPath, call: Callable[[], Any], capture: Capture | None) -> Done:
+    """The write, committed, in a unit of work of its own; see the module docstring."""
+    with contextlib.ExitStack() as stack:
+        try:
+            unit = stack.enter_context(path.transaction())
+        except RuntimeError:  # the caller has a unit of work open: it owns this write
+            done = timed_legacy(call)
+            return Done(done.value, done.error, done.duration_s, skipped="in_unit_of_work")
+        return _primary_in_unit_legacy(unit, call, capture)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _primary_in_unit_legacy(
+    unit: SyncUnit, call: Callable[[], Any], capture: Capture | None
+) -> Done:
+    pre = None
+    if capture is not None:
+        try:
+            pre = _fetch_legacy(unit, capture, locking=True)
+        except Exception:
+            unit.rollback()
+            capture = None
+    started = _clock()
+    try:
+        value = call()
+    except Exception as exc:
+        duration = _clock() - started
+        with contextlib.suppress(Exception):
+            unit.rollback()
+        return Done(error=exc, duration_s=duration, pre=pre)
+    duration = _clock() - started
+    after = _fetch_legacy(unit, capture, locking=False) if capture is not None else None
+    events = tuple(unit.events)
+    unit.commit()
+    return Done(value, None, duration, pre, after, events)
+
+
+def shadow_write_legacy(
+    path: SyncPath,
+    call: Callable[[], Any],
+    capture: Capture | None,
+    pre: Captured | None,
+    lock_timeout_ms: int,
+) -> Done:
+    """The write in a unit of work that is rolled back, on the primary's starting rows."""
+    script = restore_script(pre, lock_timeout_ms) if pre else lock_timeout_script(lock_timeout_ms)
+    for delay in (*RETRY_DELAYS_S, None):
+        done = _shadow_attempt_legacy(path, call, capture if pre else None, script)
+        if done is not None:
+            return done
+        if delay is not None:
+            time.sleep(delay * (0.5 + random.random()))
+    return Done(skipped="locked")
+
+
+def _shadow_attempt_legacy(
+    path: SyncPath, call: Callable[[], Any], capture: Capture | None, script: str
+) -> Done | None:
+    with path.transaction() as unit:
+        try:
+            _script_legacy(unit, script)
+        except Exception as exc:
+            return None if lock_unavailable(exc) else Done(skipped="restore_failed")
+        done = timed_legacy(call)
+        if lock_unavailable(done.error):
+            return None
+        if done.error is not None:
+            return done
+        after = _fetch_legacy(unit, capture, locking=False) if capture else None
+        events = tuple(unit.events)
+        unit.rollback()
+    return Done(done.value, None, done.duration_s, None, after, events)
+
+
+async def _quietly(awaitable: Awaitable[object]) -> None:
+    with contextlib.suppress(Exception):
+        await awaitable

@@ -1,0 +1,464 @@
+"""``ShadowRunner``: serves ``shadow`` and ``live`` by running both paths and comparing them.
+
+In ``shadow`` mode the legacy path is the primary (it answers) and the async path the shadow;
+in ``live`` mode the other way round. The caller always gets the primary's value, or its
+exception; nothing of the shadow (its exceptions, its slowness, its events, its writes)
+reaches the caller or the database. The runner plugs into the router with
+``router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))``.
+
+Reads
+    Both paths start at once; the shadow in a fresh context (so it can never join a unit of
+    work the caller has open). The caller is answered as soon as the primary finishes; a
+    background task (strongly referenced until done) waits for the shadow, at most
+    ``shadow_timeout_s`` from its start, and hands both observations to the shadow engine.
+
+Writes: applied exactly once, compared without false divergences, nobody waits on the shadow
+    1. The primary runs in a unit of work of its own path. Its first statement captures the
+       rows the write touches (the operation's entity, e.g. the player's row) with
+       ``FOR UPDATE``: no other writer can change them until it commits, so the captured
+       rows are exactly the state the write applies to. Then the write; then the same rows
+       read back in the same transaction (its effects) and the unit's events; then commit,
+       which publishes the events once. The caller is answered.
+    2. In the background, the shadow path opens a unit of work that is ALWAYS rolled back.
+       It sets ``lock_timeout`` to 1 ms (it never waits on a lock, so it never queues
+       ahead of a primary), restores the captured rows (the primary's starting state, so a
+       non-idempotent write such as damage is compared like for like even if other writes
+       committed since), applies its write, reads the rows back, takes the unit's events, and
+       rolls back. Its events are never published; its rows never committed.
+    3. If any lock is not free at once (another primary is writing the entity) the shadow
+       retries a few times over ~80 ms and then gives up: a counted skip, not a divergence.
+
+    Why this order: the shadow cannot run before the primary without the caller waiting for
+    it, nor inside the primary's transaction (another connection, another driver), and a
+    shadow applied to the state after the primary's commit would double-apply non-idempotent
+    writes. Restoring the captured state inside a rolled-back transaction gives the shadow
+    the primary's starting state whenever it runs. What remains: the shadow holds the
+    entity's rows for its own short transaction (a few round trips, capped by the shadow
+    timeout, which cancels it); a primary write of the same entity arriving in that window
+    waits for the rollback. The shadow itself never waits and never takes a lock first that
+    a primary holds, and all its statements give up at once on a held lock.
+
+    Writes with no entity to capture (``save_players``, a key that is not valid) compare
+    result, error and events; a call made while the caller has a unit of work open on the
+    primary path runs inside it, unshadowed (counted as skipped).
+
+Arguments
+    Calls that update an argument (``mutates_arguments``) give the shadow its own deep copy,
+    taken before either path runs; the primary works on the caller's objects, so they end up
+    exactly as the primary left them. Their state after the call is compared too.
+
+Test mode
+    With ``raise_on_divergence`` the caller waits for the comparison too, and a divergence
+    raises :class:`~shadow.engine.DivergenceError` in the caller.
+
+Sync callers (the facade)
+    ``shadow``: the legacy primary runs in the caller's thread; the shadow and the comparison
+    run on the router's background loop. ``live``: the whole async dispatch runs on that
+    loop (the async primary there, the legacy shadow in the router's thread pool).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from routing.dispatch import Dispatch, Route, SyncDispatch
+from routing.loop_thread import LoopThread
+from routing.registry import Operation, OperationRegistry
+from routing.shadow_observe import Observer
+from routing.shadow_paths import (
+    Done,
+    Probe,
+    primary_write_async,
+    primary_write_legacy,
+    shadow_write_async,
+    shadow_write_legacy,
+    timed_async,
+    timed_legacy,
+)
+from routing.shadow_plan import (
+    NO_PLAN,
+    NO_READ,
+    ShadowWrites,
+    WritePlan,
+    compile_plans,
+    compile_reads,
+)
+from routing.write_watch import WriteWatch
+
+__all__ = ["Engine", "RunnerConfig", "ShadowRunner"]
+
+_clock = time.perf_counter
+Args = tuple[tuple[Any, ...], dict[str, Any]]
+
+
+class Engine(Protocol):
+    """The shadow engine, as the runner uses it (``shadow.engine.ShadowEngine`` fits)."""
+
+    def observe(
+        self,
+        operation: Any,
+        primary: Any,
+        shadow: Any,
+        *,
+        mode: str,
+        inputs: Mapping[str, Any] | None = None,
+        timed_out: bool = False,
+    ) -> Any: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerConfig:
+    """The shadow's time budget, its lock patience, and whether the caller waits (test mode)."""
+
+    shadow_timeout_s: float = 2.0
+    lock_timeout_ms: int = 1
+    raise_on_divergence: bool = False
+
+
+class ShadowRunner:
+    """Runs both paths of each call in ``shadow`` and ``live`` mode; see the module docstring."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: OperationRegistry,
+        *,
+        legacy: Any,
+        async_: Any,
+        loop_thread: LoopThread,
+        writes: ShadowWrites | None = None,
+        config: RunnerConfig | None = None,
+    ) -> None:
+        self.config = config or RunnerConfig()
+        self.legacy = legacy
+        self.async_ = async_
+        self.skipped: Counter[str] = Counter()
+        self._observer = Observer(
+            engine, self.config.shadow_timeout_s, self.config.raise_on_divergence
+        )
+        self._loop_thread = loop_thread
+        writes = writes or ShadowWrites()
+        self._plans = compile_plans(registry, legacy, async_, writes)
+        self._reads = compile_reads(registry, legacy, async_, writes)
+        self._watch = WriteWatch()
+        self._tasks: dict[asyncio.AbstractEventLoop, set[asyncio.Future[Any]]] = {}
+
+    @classmethod
+    def for_router(
+        cls,
+        router: Any,
+        engine: Engine,
+        writes: ShadowWrites | None = None,
+        config: RunnerConfig | None = None,
+    ) -> ShadowRunner:
+        """A runner over the paths, registry and background loop of ``router``."""
+        paths = router._paths
+        return cls(
+            engine,
+            paths.registry,
+            legacy=paths.legacy,
+            async_=paths.async_,
+            loop_thread=paths.loop_thread,
+            writes=writes,
+            config=config,
+        )
+
+    @property
+    def compared(self) -> int:
+        """How many calls were handed to the engine."""
+        return self._observer.compared
+
+    # --- the strategies the router plugs in ------------------------------------------------
+
+    def dispatch(self, mode: str) -> Dispatch:
+        """The async strategy for ``mode`` (``shadow`` or ``live``)."""
+        _check_mode(mode)
+
+        def serve(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+            if route.operation.kind == "read":
+                return self._read(route, args, kwargs, mode, legacy_keys=False)
+            return self._write(route, args, kwargs, mode, legacy_keys=False)
+
+        return serve
+
+    def sync_dispatch(self, mode: str) -> SyncDispatch:
+        """The blocking strategy for ``mode``, for the sync facade."""
+        _check_mode(mode)
+        if mode == "live":
+            return self._serve_live_sync
+        return self._serve_shadow_sync
+
+    async def drain(self, max_wait_s: float = 10.0) -> None:
+        """Wait for every comparison still running (on every loop), up to ``max_wait_s``."""
+        waits: list[asyncio.Future[None]] = []
+        for loop in list(self._tasks):
+            if loop is asyncio.get_running_loop():
+                waits.append(asyncio.ensure_future(self._drain_here()))
+            elif loop.is_running():
+                future = asyncio.run_coroutine_threadsafe(self._drain_here(), loop)
+                waits.append(asyncio.wrap_future(future))
+        if waits:
+            await asyncio.wait(waits, timeout=max_wait_s)
+
+    async def _drain_here(self) -> None:
+        while pending := self._tasks.get(asyncio.get_running_loop()):
+            await asyncio.wait(list(pending))
+
+    # --- reads ---------------------------------------------------------------------------
+
+    async def _read(
+        self,
+        route: Route,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        mode: str,
+        *,
+        legacy_keys: bool,
+    ) -> Any:
+        op = route.operation
+        probe = self._probe(op, args, kwargs, legacy_keys)
+        shadow_args, inputs = _copies(op, args, kwargs)
+        started = _clock()
+        shadow = self._start_shadow_read(route, shadow_args, mode, probe)
+        shadow = self._shadow_arguments(op, shadow, shadow_args[0])
+        if mode == "shadow":
+            primary = await _await_legacy(route, args, kwargs, probe)
+        else:
+            primary = await timed_async(lambda: route.async_(*args, **kwargs), probe)
+        primary = self._with_arguments(op, primary, args)
+        compare = self._observer.compare(op, mode, primary, shadow, started, inputs, self.skipped)
+        return await self._answer(primary, self._spawn(compare))
+
+    def _probe(
+        self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
+    ) -> Probe | None:
+        """Asks, as each side ends, whether a write of what this read reads landed meanwhile."""
+        watched = self._reads.get(op.name, NO_READ).watched(args, kwargs, legacy=legacy_keys)
+        if not watched:
+            return None
+        mark = self._watch.mark(watched)
+        return lambda: self._watch.quiet(mark)
+
+    def _start_shadow_read(
+        self, route: Route, args: Args, mode: str, probe: Probe | None
+    ) -> asyncio.Future[Done]:
+        loop = asyncio.get_running_loop()
+        sargs, skwargs = args
+        if mode == "shadow":
+            coro = timed_async(lambda: route.async_(*sargs, **skwargs), probe)
+            return loop.create_task(coro, context=contextvars.Context())
+        call = _bound(route.legacy, sargs, skwargs)
+        run = contextvars.Context().run
+        return loop.run_in_executor(route.executor, run, timed_legacy, call, probe)
+
+    # --- writes --------------------------------------------------------------------------
+
+    async def _write(
+        self,
+        route: Route,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        mode: str,
+        *,
+        legacy_keys: bool,
+    ) -> Any:
+        op = route.operation
+        plan = self._plans.get(op.name, NO_PLAN)
+        if plan.prepare is not None:
+            args, kwargs = plan.prepare(args, kwargs)
+        shadow_args, inputs = _copies(op, args, kwargs)
+        keys = plan.keys(args, kwargs, legacy=legacy_keys)
+        touched = plan.touched(keys)
+        self._watch.begin(touched)
+        try:
+            if mode == "shadow":
+                capture = plan.capture(keys, "psycopg2")
+                call = _bound(route.legacy, args, kwargs)
+                primary = await _in_thread(route, primary_write_legacy, self.legacy, call, capture)
+            else:
+                capture = plan.capture(keys, "asyncpg")
+                primary = await primary_write_async(
+                    self.async_, lambda: route.async_(*args, **kwargs), capture
+                )
+        finally:
+            self._watch.end(touched)
+        if primary.skipped:
+            self.skipped[primary.skipped] += 1
+            return primary.result()
+        shadow_write = self._shadow_write(route, plan, keys, shadow_args, primary, mode, inputs)
+        return await self._answer(primary, self._spawn(shadow_write))
+
+    async def _shadow_write(
+        self,
+        route: Route,
+        plan: WritePlan,
+        keys: Any,
+        args: Args,
+        primary: Done,
+        mode: str,
+        inputs: Mapping[str, Any],
+    ) -> None:
+        started = _clock()
+        sargs, skwargs = args
+        loop = asyncio.get_running_loop()
+        timeout_ms = self.config.lock_timeout_ms
+        shadow: asyncio.Future[Done]
+        if mode == "shadow":
+            capture = plan.capture(keys, "asyncpg")
+            coro = shadow_write_async(
+                self.async_, lambda: route.async_(*sargs, **skwargs), capture, primary.pre,
+                timeout_ms,
+            )  # fmt: skip
+            shadow = loop.create_task(coro, context=contextvars.Context())
+        else:
+            capture = plan.capture(keys, "psycopg2")
+            call = _bound(route.legacy, sargs, skwargs)
+            run = contextvars.Context().run
+            shadow = loop.run_in_executor(
+                route.executor, run, shadow_write_legacy, self.legacy, call, capture,
+                primary.pre, timeout_ms,
+            )  # fmt: skip
+        await self._observer.compare(
+            route.operation, mode, primary, shadow, started, inputs, self.skipped
+        )
+
+    # --- sync callers --------------------------------------------------------------------
+
+    def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if route.operation.kind == "read":
+            return self._loop_thread.run(self._read(route, args, kwargs, "live", legacy_keys=True))
+        return self._loop_thread.run(self._write(route, args, kwargs, "live", legacy_keys=True))
+
+    def _serve_shadow_sync(
+        self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        op = route.operation
+        if op.kind == "read":
+            return self._shadow_read_sync(route, args, kwargs)
+        plan = self._plans.get(op.name, NO_PLAN)
+        if plan.prepare is not None:
+            args, kwargs = plan.prepare(args, kwargs)
+        shadow_args, inputs = _copies(op, args, kwargs)
+        keys = plan.keys(args, kwargs, legacy=True)
+        call = _bound(route.legacy, args, kwargs)
+        touched = plan.touched(keys)
+        self._watch.begin(touched)
+        try:
+            primary = primary_write_legacy(self.legacy, call, plan.capture(keys, "psycopg2"))
+        finally:
+            self._watch.end(touched)
+        if primary.skipped:
+            self.skipped[primary.skipped] += 1
+            return primary.result()
+        coro = self._shadow_write(route, plan, keys, shadow_args, primary, "shadow", inputs)
+        return self._answer_sync(primary, self._submit(coro))
+
+    def _shadow_read_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        op = route.operation
+        probe = self._probe(op, args, kwargs, True)
+        shadow_args, inputs = _copies(op, args, kwargs)
+        primary_done: Future[Done] = Future()
+        remote = self._shadow_read_remote(route, shadow_args, primary_done, inputs, probe)
+        compared = self._submit(remote)
+        primary = timed_legacy(_bound(route.legacy, args, kwargs), probe)
+        primary = self._with_arguments(op, primary, args)
+        primary_done.set_result(primary)
+        return self._answer_sync(primary, compared)
+
+    async def _shadow_read_remote(
+        self,
+        route: Route,
+        args: Args,
+        primary: Future[Done],
+        inputs: Mapping[str, Any],
+        probe: Probe | None,
+    ) -> None:
+        started = _clock()
+        op = route.operation
+        shadow = self._start_shadow_read(route, args, "shadow", probe)
+        shadow = self._shadow_arguments(op, shadow, args[0])
+        done = await asyncio.wrap_future(primary)
+        await self._observer.compare(op, "shadow", done, shadow, started, inputs, self.skipped)
+
+    # --- plumbing ------------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        task = asyncio.ensure_future(coro)
+        tasks = self._tasks.setdefault(loop, set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        return task
+
+    def _submit(self, coro: Any) -> Future[None]:
+        async def tracked() -> None:
+            await self._spawn(coro)
+
+        return self._loop_thread.submit(tracked())
+
+    async def _answer(self, primary: Done, comparison: asyncio.Future[None]) -> Any:
+        if self.config.raise_on_divergence:
+            await comparison
+        return primary.result()
+
+    def _answer_sync(self, primary: Done, comparison: Future[None]) -> Any:
+        if self.config.raise_on_divergence:
+            comparison.result()
+        return primary.result()
+
+    def _with_arguments(self, op: Operation, done: Done, args: tuple[Any, ...]) -> Done:
+        if not op.mutates_arguments:
+            return done
+        return self._observer.with_arguments(done, copy.deepcopy(args))
+
+    def _shadow_arguments(
+        self, op: Operation, shadow: asyncio.Future[Done], args: tuple[Any, ...]
+    ) -> asyncio.Future[Done]:
+        """A read that updates its arguments: compare their state after the call too."""
+        if not op.mutates_arguments:
+            return shadow
+
+        async def then() -> Done:
+            return self._observer.with_arguments(await shadow, args)
+
+        return asyncio.ensure_future(then())
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in ("shadow", "live"):
+        raise ValueError(f"the shadow runner serves shadow and live, not {mode!r}")
+
+
+def _copies(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Args, Any]:
+    """The shadow's arguments and the inputs to record: private copies if the call mutates."""
+    if not op.mutates_arguments:
+        return (args, kwargs), {"args": args, "kwargs": kwargs}
+    inputs = {"args": copy.deepcopy(args), "kwargs": copy.deepcopy(kwargs)}
+    return (copy.deepcopy(args), copy.deepcopy(kwargs)), inputs
+
+
+def _bound(
+    method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Callable[[], Any]:
+    return lambda: method(*args, **kwargs)
+
+
+async def _await_legacy(
+    route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], probe: Probe | None
+) -> Done:
+    call = _bound(route.legacy, args, kwargs)
+    return await _in_thread(route, timed_legacy, call, probe)
+
+
+def _in_thread(route: Route, fn: Callable[..., Done], *args: Any) -> asyncio.Future[Done]:
+    """``fn(*args)`` in the route's legacy pool, with the caller's contextvars."""
+    loop = asyncio.get_running_loop()
+    return loop.run_in_executor(route.executor, contextvars.copy_context().run, fn, *args)
