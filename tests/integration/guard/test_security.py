@@ -248,3 +248,33 @@ class TestCliInjection:
         latest = run(guard_database, "flags", "history", "item", "--limit", "1", "--json")
         change = json.loads(latest.stdout)[0]
         assert (change["reason"], change["actor"]) == (payload.strip(), payload.strip())
+
+
+class TestRedactionEndToEnd:
+    """Configured fields never leave the process: not in exemplars, pages, or log events."""
+
+    async def test_secret_fields_redacted(self, client: httpx.AsyncClient, system: Any) -> None:
+        from structlog.testing import capture_logs
+
+        from shadow.observation import Observation
+
+        secret_mail, secret_hash = "alice@example.invalid", "pbkdf2$secret-hash-value"
+        operation = system.router.registry.get("get_player_by_id")
+        primary = {"name": "Ann", "email": secret_mail, "password_hash": secret_hash, "hp": 9}
+        shadow = {**primary, "hp": 8, "email": "other@example.invalid"}
+        with capture_logs() as logs:
+            result = system.shadow.engine.observe(
+                operation,
+                Observation("legacy", primary, None, 0.001),
+                Observation("async", shadow, None, 0.001),
+                mode="shadow",
+                inputs={"player_id": "p-1", "email": secret_mail},
+            )
+            await system.divergences.flush()
+        signature = system.shadow.engine.divergence(result, {}).signature
+        detail = (await client.get(f"/api/divergences/{signature}")).text
+        page = (await client.get(f"/dashboard/divergences/{signature}")).text
+        for text in (detail, page, repr(logs)):
+            assert secret_mail not in text and secret_hash not in text
+            assert "other@example.invalid" not in text
+        assert "[redacted]" in detail
