@@ -114,7 +114,7 @@ class Observer:
             observation(SHADOW_PATH[mode], shadow, operation),
             mode=mode,
             inputs=inputs,
-            timed_out=timed_out,
+            timed_out=timed_out or shadow.timed_out,
         )
         if self.raise_on_divergence and getattr(result, "mismatched", False):
             raise DivergenceError(result)

@@ -34,6 +34,7 @@ from routing.shadow_plan import Capture
 __all__ = [
     "AsyncPath",
     "Done",
+    "Limits",
     "Probe",
     "SyncPath",
     "lock_unavailable",
@@ -48,6 +49,8 @@ __all__ = [
 T = TypeVar("T")
 #: SQLSTATEs that mean "someone else holds these rows": lock not available, deadlock.
 LOCKED = frozenset({"55P03", "40P01"})
+#: The SQLSTATE of a statement cancelled by ``statement_timeout``.
+CANCELLED = "57014"
 RETRY_DELAYS_S = (0.001, 0.003, 0.008, 0.02, 0.05)
 _clock = time.perf_counter
 
@@ -101,6 +104,7 @@ class Done:
     events: tuple[object, ...] = ()
     skipped: str | None = None
     arguments: Any = None
+    timed_out: bool = False
 
     def result(self) -> Any:
         """The value, or raise the error (what the caller gets)."""
@@ -111,13 +115,18 @@ class Done:
 
 def lock_unavailable(error: BaseException | None) -> bool:
     """Whether ``error`` (or what it was raised from) is a lock the database would not give."""
+    return sqlstate(error) in LOCKED
+
+
+def sqlstate(error: BaseException | None) -> str | None:
+    """The SQLSTATE of ``error`` or of the driver error it was raised from, if any."""
     seen = 0
     while error is not None and seen < 5:
         code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-        if code in LOCKED:
-            return True
+        if code:
+            return str(code)
         error, seen = error.__cause__ or error.__context__, seen + 1
-    return False
+    return None
 
 
 # --- reads ---------------------------------------------------------------------------------
@@ -219,12 +228,17 @@ async def shadow_write_async(
     call: Callable[[], Awaitable[Any]],
     capture: Capture | None,
     pre: Captured | None,
-    lock_timeout_ms: int,
+    limits: Limits,
 ) -> Done:
-    """The write in a unit of work that is rolled back, on the primary's starting rows."""
-    script = restore_script(pre, lock_timeout_ms) if pre else lock_timeout_script(lock_timeout_ms)
+    """The write in a unit of work that is rolled back, on the primary's starting rows.
+
+    Once the rows are restored (and so locked), the write and its read-back get
+    ``limits.hold_ms``: past that the shadow is cancelled and rolled back (``timed_out``),
+    so a hanging shadow cannot keep a primary waiting for its whole timeout.
+    """
+    script = _opening(pre, limits)
     for delay in (*RETRY_DELAYS_S, None):
-        done = await _shadow_attempt_async(path, call, capture if pre else None, script)
+        done = await _shadow_attempt_async(path, call, capture if pre else None, script, limits)
         if done is not None:
             return done
         if delay is not None:
@@ -233,21 +247,37 @@ async def shadow_write_async(
 
 
 async def _shadow_attempt_async(
-    path: AsyncPath, call: Callable[[], Awaitable[Any]], capture: Capture | None, script: str
+    path: AsyncPath,
+    call: Callable[[], Awaitable[Any]],
+    capture: Capture | None,
+    script: str,
+    limits: Limits,
 ) -> Done | None:
     async with path.transaction() as unit:
         try:
             await _script_async(unit, script)
         except Exception as exc:
             return None if lock_unavailable(exc) else Done(skipped="restore_failed")
-        done = await timed_async(call)
-        if lock_unavailable(done.error):
-            return None
-        if done.error is not None:
-            return done
-        after = await _fetch_async(unit, capture, locking=False) if capture else None
-        events = tuple(unit.events)
-        await unit.rollback()
+        try:
+            async with asyncio.timeout(limits.hold_ms / 1000):
+                return await _write_and_read_back(unit, call, capture)
+        except TimeoutError:
+            return Done(duration_s=limits.hold_ms / 1000, timed_out=True)
+
+
+async def _write_and_read_back(
+    unit: AsyncUnit, call: Callable[[], Awaitable[Any]], capture: Capture | None
+) -> Done | None:
+    done = await timed_async(call)
+    if lock_unavailable(done.error):
+        return None
+    if sqlstate(done.error) == CANCELLED:
+        return Done(duration_s=done.duration_s, timed_out=True)
+    if done.error is not None:
+        return done
+    after = await _fetch_async(unit, capture, locking=False) if capture else None
+    events = tuple(unit.events)
+    await unit.rollback()
     return Done(done.value, None, done.duration_s, None, after, events)
 
 
@@ -306,10 +336,14 @@ def shadow_write_legacy(
     call: Callable[[], Any],
     capture: Capture | None,
     pre: Captured | None,
-    lock_timeout_ms: int,
+    limits: Limits,
 ) -> Done:
-    """The write in a unit of work that is rolled back, on the primary's starting rows."""
-    script = restore_script(pre, lock_timeout_ms) if pre else lock_timeout_script(lock_timeout_ms)
+    """The write in a unit of work that is rolled back, on the primary's starting rows.
+
+    A thread cannot be cancelled: here ``statement_timeout`` (``limits.hold_ms``) bounds
+    each statement the shadow runs while it holds the restored rows.
+    """
+    script = _opening(pre, limits)
     for delay in (*RETRY_DELAYS_S, None):
         done = _shadow_attempt_legacy(path, call, capture if pre else None, script)
         if done is not None:
@@ -330,12 +364,30 @@ def _shadow_attempt_legacy(
         done = timed_legacy(call)
         if lock_unavailable(done.error):
             return None
+        if sqlstate(done.error) == CANCELLED:
+            return Done(duration_s=done.duration_s, timed_out=True)
         if done.error is not None:
             return done
         after = _fetch_legacy(unit, capture, locking=False) if capture else None
         events = tuple(unit.events)
         unit.rollback()
     return Done(done.value, None, done.duration_s, None, after, events)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How long a shadow write may wait for a lock (never, in effect) and hold its rows."""
+
+    lock_timeout_ms: int = 1
+    hold_ms: int = 250
+
+
+def _opening(pre: Captured | None, limits: Limits) -> str:
+    """The shadow's first round trip: its limits, then the primary's starting rows."""
+    hold = f"SET LOCAL statement_timeout = '{max(1, int(limits.hold_ms))}ms'"
+    if pre:
+        return f"{hold};\n{restore_script(pre, limits.lock_timeout_ms)}"
+    return f"{hold};\n{lock_timeout_script(limits.lock_timeout_ms)}"
 
 
 async def _quietly(awaitable: Awaitable[object]) -> None:

@@ -62,6 +62,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import copy
+import threading
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
@@ -71,10 +72,12 @@ from typing import Any, Protocol
 
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.loop_thread import LoopThread
+from routing.preemption import Preemption
 from routing.registry import Operation, OperationRegistry
 from routing.shadow_observe import Observer
 from routing.shadow_paths import (
     Done,
+    Limits,
     Probe,
     primary_write_async,
     primary_write_legacy,
@@ -116,11 +119,15 @@ class Engine(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RunnerConfig:
-    """The shadow's time budget, its lock patience, and whether the caller waits (test mode)."""
+    """The shadow's time budget, its lock patience, whether the caller waits (test mode), and
+    how many shadows may run at once (more are skipped, counted as ``saturated``, rather than
+    queued behind each other until they time out)."""
 
     shadow_timeout_s: float = 2.0
     lock_timeout_ms: int = 1
     raise_on_divergence: bool = False
+    max_shadows: int = 16
+    write_hold_ms: int = 250
 
 
 class ShadowRunner:
@@ -149,6 +156,8 @@ class ShadowRunner:
         self._plans = compile_plans(registry, legacy, async_, writes)
         self._reads = compile_reads(registry, legacy, async_, writes)
         self._watch = WriteWatch()
+        self._slots = Slots(self.config.max_shadows)
+        self._preemption = Preemption()
         self._tasks: dict[asyncio.AbstractEventLoop, set[asyncio.Future[Any]]] = {}
 
     @classmethod
@@ -251,13 +260,19 @@ class ShadowRunner:
         self, route: Route, args: Args, mode: str, probe: Probe | None
     ) -> asyncio.Future[Done]:
         loop = asyncio.get_running_loop()
+        if not self._slots.take():
+            return _ready(loop, Done(skipped="saturated"))
         sargs, skwargs = args
+        shadow: asyncio.Future[Done]
         if mode == "shadow":
             coro = timed_async(lambda: route.async_(*sargs, **skwargs), probe)
-            return loop.create_task(coro, context=contextvars.Context())
-        call = _bound(route.legacy, sargs, skwargs)
-        run = contextvars.Context().run
-        return loop.run_in_executor(route.executor, run, timed_legacy, call, probe)
+            shadow = loop.create_task(coro, context=contextvars.Context())
+        else:
+            call = _bound(route.legacy, sargs, skwargs)
+            run = contextvars.Context().run
+            shadow = loop.run_in_executor(route.executor, run, timed_legacy, call, probe)
+        shadow.add_done_callback(self._slots.give_back)
+        return shadow
 
     # --- writes --------------------------------------------------------------------------
 
@@ -278,6 +293,7 @@ class ShadowRunner:
         keys = plan.keys(args, kwargs, legacy=legacy_keys)
         touched = plan.touched(keys)
         self._watch.begin(touched)
+        self._preemption.preempt(touched)
         try:
             if mode == "shadow":
                 capture = plan.capture(keys, "psycopg2")
@@ -309,14 +325,20 @@ class ShadowRunner:
         started = _clock()
         sargs, skwargs = args
         loop = asyncio.get_running_loop()
-        timeout_ms = self.config.lock_timeout_ms
+        limits = Limits(self.config.lock_timeout_ms, self.config.write_hold_ms)
+        if not self._slots.take():
+            self.skipped["saturated"] += 1
+            return
         shadow: asyncio.Future[Done]
         if mode == "shadow":
             capture = plan.capture(keys, "asyncpg")
-            coro = shadow_write_async(
-                self.async_, lambda: route.async_(*sargs, **skwargs), capture, primary.pre,
-                timeout_ms,
-            )  # fmt: skip
+            touched = plan.touched(keys)
+
+            def attempt() -> Awaitable[Done]:
+                call = lambda: route.async_(*sargs, **skwargs)  # noqa: E731
+                return shadow_write_async(self.async_, call, capture, primary.pre, limits)
+
+            coro = self._preemption.run(attempt, touched, lambda: self._watch.busy(touched))
             shadow = loop.create_task(coro, context=contextvars.Context())
         else:
             capture = plan.capture(keys, "psycopg2")
@@ -324,8 +346,9 @@ class ShadowRunner:
             run = contextvars.Context().run
             shadow = loop.run_in_executor(
                 route.executor, run, shadow_write_legacy, self.legacy, call, capture,
-                primary.pre, timeout_ms,
+                primary.pre, limits,
             )  # fmt: skip
+        shadow.add_done_callback(self._slots.give_back)
         await self._observer.compare(
             route.operation, mode, primary, shadow, started, inputs, self.skipped
         )
@@ -351,6 +374,7 @@ class ShadowRunner:
         call = _bound(route.legacy, args, kwargs)
         touched = plan.touched(keys)
         self._watch.begin(touched)
+        self._preemption.preempt(touched)
         try:
             primary = primary_write_legacy(self.legacy, call, plan.capture(keys, "psycopg2"))
         finally:
@@ -430,6 +454,33 @@ class ShadowRunner:
             return self._observer.with_arguments(await shadow, args)
 
         return asyncio.ensure_future(then())
+
+
+class Slots:
+    """A count of shadows running, from any thread, that never waits: full means skip."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Take a slot if one is free."""
+        with self._lock:
+            if self._free <= 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give_back(self, _done: object = None) -> None:
+        """Return a slot (a done-callback of the shadow's future)."""
+        with self._lock:
+            self._free += 1
+
+
+def _ready(loop: asyncio.AbstractEventLoop, done: Done) -> asyncio.Future[Done]:
+    future: asyncio.Future[Done] = loop.create_future()
+    future.set_result(done)
+    return future
 
 
 def _check_mode(mode: str) -> None:

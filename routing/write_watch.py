@@ -57,6 +57,11 @@ class WriteWatch:
                 self._in_flight[name] -= 1
                 self._ended[name] = self._ended.get(name, 0) + 1
 
+    def busy(self, entities: Iterable[tuple[str, str | None]]) -> bool:
+        """Whether a write of any of these entities is in flight now."""
+        with self._lock:
+            return any(self._in_flight.get(e, 0) for e in entities if e[1] is not None)
+
     def mark(self, watched: Watched) -> Mark:
         """The counters a read starts with."""
         with self._lock:

@@ -121,7 +121,12 @@ async def divergent_router(
     """Build routers over the legacy path and a divergent async path, judged by the system."""
     built: list[PersistenceRouter] = []
 
-    def build(timeout_s: float = 2.0, raise_on_divergence: bool = False, **replacements: Any):
+    def build(
+        timeout_s: float = 2.0,
+        raise_on_divergence: bool = False,
+        write_hold_ms: int = 250,
+        **replacements: Any,
+    ) -> PersistenceRouter:
         router = PersistenceRouter(
             build_registry(),
             legacy=system.legacy,
@@ -129,7 +134,11 @@ async def divergent_router(
             flags=system.flags,
             legacy_threads=8,
         )
-        config = RunnerConfig(shadow_timeout_s=timeout_s, raise_on_divergence=raise_on_divergence)
+        config = RunnerConfig(
+            shadow_timeout_s=timeout_s,
+            raise_on_divergence=raise_on_divergence,
+            write_hold_ms=write_hold_ms,
+        )
         runner = ShadowRunner.for_router(router, system.shadow.engine, shadow_writes(), config)
         for mode in ("shadow", "live"):
             router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))
