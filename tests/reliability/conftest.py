@@ -35,7 +35,7 @@ def settings_for(url: str, **overrides: Any) -> Any:
     """Settings for a system under test: the postgres flag store, the guard on."""
     from app.settings import Settings
 
-    return Settings(DATABASE_URL=url, flag_provider="postgres", **overrides)
+    return Settings(DATABASE_URL=url, **{"flag_provider": "postgres", **overrides})
 
 
 @dataclass
