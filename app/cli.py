@@ -88,3 +88,4 @@ register_run(app)
 from app.cli_flags import register as register_flags  # noqa: E402
 
 register_flags(app)
+__import__("app.cli_divergences", fromlist=["register"]).register(app)
