@@ -235,7 +235,9 @@ class TestOutage:
                 await asyncio.sleep(1.5)
                 assert flags.mode_for(domains[0], "k", None) == "shadow"
                 assert not flags.available
-                await store.set(domains[0], "async", reason="during outage", actor="ops", forced=True)
+                await store.set(
+                    domains[0], "async", reason="during outage", actor="ops", forced=True
+                )
                 await proxy.start()
                 await eventually(lambda: flags.mode_for(domains[0], "k", None) == "async", 2)
             events = [e["event"] for e in logs if e["event"].startswith("flags.provider")]
