@@ -174,3 +174,12 @@ class TestRemote:
     def test_unreachable_service_exits_1(self, guard_database: str) -> None:
         result = run(guard_database, "flags", "list", "--url", f"http://127.0.0.1:{free_port()}")
         assert result.returncode == 1 and "could not be reached" in result.stderr
+
+
+class TestStatusShowsReadiness:
+    """``dualpath status`` has a readiness column with each domain's verdict."""
+
+    def test_status(self, guard_database: str) -> None:
+        result = run(guard_database, "status")
+        assert result.returncode == 0, result.stderr
+        assert "readiness" in result.stdout and "ready for shadow" in result.stdout
