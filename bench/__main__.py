@@ -21,7 +21,13 @@ ADMIN_URL = os.environ.get(
     "DUALPATH_BENCH_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 # Each module has run(url) -> rows, or run() -> rows when it needs no database.
-MODULES = ["bench.paths", "bench.router_overhead", "bench.flags_decision"]
+MODULES = [
+    "bench.paths",
+    "bench.router_overhead",
+    "bench.flags_decision",
+    "bench.shadow",
+    "bench.compare",
+]
 NOTES = {
     "legacy vs async vs raw asyncpg": (
         "Closed loop for 3 s per case after a warm-up. The legacy path runs through a "

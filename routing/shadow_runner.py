@@ -60,15 +60,14 @@ Sync callers (the facade)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import copy
-import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Future
+from collections.abc import Awaitable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.loop_thread import LoopThread
@@ -94,43 +93,41 @@ from routing.shadow_plan import (
     compile_plans,
     compile_reads,
 )
+from routing.shadow_support import (
+    Args,
+    Engine,
+    RunnerConfig,
+    Slots,
+    await_legacy,
+    bound,
+    check_mode,
+    copies,
+    in_thread,
+    ready,
+)
+from routing.shadow_sync import SyncServing
 from routing.write_watch import WriteWatch
 
 __all__ = ["Engine", "RunnerConfig", "ShadowRunner"]
 
 _clock = time.perf_counter
-Args = tuple[tuple[Any, ...], dict[str, Any]]
-
-
-class Engine(Protocol):
-    """The shadow engine, as the runner uses it (``shadow.engine.ShadowEngine`` fits)."""
-
-    def observe(
-        self,
-        operation: Any,
-        primary: Any,
-        shadow: Any,
-        *,
-        mode: str,
-        inputs: Mapping[str, Any] | None = None,
-        timed_out: bool = False,
-    ) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
-class RunnerConfig:
-    """The shadow's time budget, its lock patience, whether the caller waits (test mode), and
-    how many shadows may run at once (more are skipped, counted as ``saturated``, rather than
-    queued behind each other until they time out)."""
+class WriteCall:
+    """One write, made ready for both paths: settled arguments, copies, keys, entities."""
 
-    shadow_timeout_s: float = 2.0
-    lock_timeout_ms: int = 1
-    raise_on_divergence: bool = False
-    max_shadows: int = 16
-    write_hold_ms: int = 250
+    route: Route
+    plan: WritePlan
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    shadow_args: Args
+    inputs: Mapping[str, Any]
+    keys: tuple[str, ...] | None
+    touched: list[tuple[str, str | None]]
 
 
-class ShadowRunner:
+class ShadowRunner(SyncServing):
     """Runs both paths of each call in ``shadow`` and ``live`` mode; see the module docstring."""
 
     def __init__(
@@ -189,7 +186,7 @@ class ShadowRunner:
 
     def dispatch(self, mode: str) -> Dispatch:
         """The async strategy for ``mode`` (``shadow`` or ``live``)."""
-        _check_mode(mode)
+        check_mode(mode)
 
         def serve(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
             if route.operation.kind == "read":
@@ -200,10 +197,8 @@ class ShadowRunner:
 
     def sync_dispatch(self, mode: str) -> SyncDispatch:
         """The blocking strategy for ``mode``, for the sync facade."""
-        _check_mode(mode)
-        if mode == "live":
-            return self._serve_live_sync
-        return self._serve_shadow_sync
+        check_mode(mode)
+        return self._serve_live_sync if mode == "live" else self._serve_shadow_sync
 
     async def drain(self, max_wait_s: float = 10.0) -> None:
         """Wait for every comparison still running (on every loop), up to ``max_wait_s``."""
@@ -234,12 +229,12 @@ class ShadowRunner:
     ) -> Any:
         op = route.operation
         probe = self._probe(op, args, kwargs, legacy_keys)
-        shadow_args, inputs = _copies(op, args, kwargs)
+        shadow_args, inputs = copies(op, args, kwargs)
         started = _clock()
         shadow = self._start_shadow_read(route, shadow_args, mode, probe)
         shadow = self._shadow_arguments(op, shadow, shadow_args[0])
         if mode == "shadow":
-            primary = await _await_legacy(route, args, kwargs, probe)
+            primary = await await_legacy(route, args, kwargs, probe)
         else:
             primary = await timed_async(lambda: route.async_(*args, **kwargs), probe)
         primary = self._with_arguments(op, primary, args)
@@ -261,15 +256,15 @@ class ShadowRunner:
     ) -> asyncio.Future[Done]:
         loop = asyncio.get_running_loop()
         if not self._slots.take():
-            return _ready(loop, Done(skipped="saturated"))
+            return ready(loop, Done(skipped="saturated"))
         sargs, skwargs = args
         shadow: asyncio.Future[Done]
         if mode == "shadow":
             coro = timed_async(lambda: route.async_(*sargs, **skwargs), probe)
             shadow = loop.create_task(coro, context=contextvars.Context())
         else:
-            call = _bound(route.legacy, sargs, skwargs)
             run = contextvars.Context().run
+            call = bound(route.legacy, sargs, skwargs)
             shadow = loop.run_in_executor(route.executor, run, timed_legacy, call, probe)
         shadow.add_done_callback(self._slots.give_back)
         return shadow
@@ -285,132 +280,74 @@ class ShadowRunner:
         *,
         legacy_keys: bool,
     ) -> Any:
-        op = route.operation
-        plan = self._plans.get(op.name, NO_PLAN)
-        if plan.prepare is not None:
-            args, kwargs = plan.prepare(args, kwargs)
-        shadow_args, inputs = _copies(op, args, kwargs)
-        keys = plan.keys(args, kwargs, legacy=legacy_keys)
-        touched = plan.touched(keys)
-        self._watch.begin(touched)
-        self._preemption.preempt(touched)
-        try:
+        call = self._write_call(route, args, kwargs, legacy_keys)
+        with self._primary_window(call.touched):
             if mode == "shadow":
-                capture = plan.capture(keys, "psycopg2")
-                call = _bound(route.legacy, args, kwargs)
-                primary = await _in_thread(route, primary_write_legacy, self.legacy, call, capture)
+                capture = call.plan.capture(call.keys, "psycopg2")
+                legacy = bound(route.legacy, call.args, call.kwargs)
+                primary = await in_thread(route, primary_write_legacy, self.legacy, legacy, capture)
             else:
-                capture = plan.capture(keys, "asyncpg")
+                capture = call.plan.capture(call.keys, "asyncpg")
                 primary = await primary_write_async(
-                    self.async_, lambda: route.async_(*args, **kwargs), capture
+                    self.async_, lambda: route.async_(*call.args, **call.kwargs), capture
                 )
-        finally:
-            self._watch.end(touched)
         if primary.skipped:
             self.skipped[primary.skipped] += 1
             return primary.result()
-        shadow_write = self._shadow_write(route, plan, keys, shadow_args, primary, mode, inputs)
-        return await self._answer(primary, self._spawn(shadow_write))
+        return await self._answer(primary, self._spawn(self._shadow_write(call, primary, mode)))
 
-    async def _shadow_write(
-        self,
-        route: Route,
-        plan: WritePlan,
-        keys: Any,
-        args: Args,
-        primary: Done,
-        mode: str,
-        inputs: Mapping[str, Any],
-    ) -> None:
+    def _write_call(
+        self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
+    ) -> WriteCall:
+        plan = self._plans.get(route.operation.name, NO_PLAN)
+        if plan.prepare is not None:
+            args, kwargs = plan.prepare(args, kwargs)
+        shadow_args, inputs = copies(route.operation, args, kwargs)
+        keys = plan.keys(args, kwargs, legacy=legacy_keys)
+        return WriteCall(route, plan, args, kwargs, shadow_args, inputs, keys, plan.touched(keys))
+
+    @contextlib.contextmanager
+    def _primary_window(self, touched: list[tuple[str, str | None]]) -> Iterator[None]:
+        """While a primary writes: reads of its entities are not compared, shadows give way."""
+        self._watch.begin(touched)
+        self._preemption.preempt(touched)
+        try:
+            yield
+        finally:
+            self._watch.end(touched)
+
+    async def _shadow_write(self, call: WriteCall, primary: Done, mode: str) -> None:
         started = _clock()
-        sargs, skwargs = args
-        loop = asyncio.get_running_loop()
-        limits = Limits(self.config.lock_timeout_ms, self.config.write_hold_ms)
         if not self._slots.take():
             self.skipped["saturated"] += 1
             return
-        shadow: asyncio.Future[Done]
+        shadow = self._start_shadow_write(call, primary, mode)
+        shadow.add_done_callback(self._slots.give_back)
+        op = call.route.operation
+        await self._observer.compare(op, mode, primary, shadow, started, call.inputs, self.skipped)
+
+    def _start_shadow_write(
+        self, call: WriteCall, primary: Done, mode: str
+    ) -> asyncio.Future[Done]:
+        loop = asyncio.get_running_loop()
+        route, (sargs, skwargs) = call.route, call.shadow_args
+        limits = Limits(self.config.lock_timeout_ms, self.config.write_hold_ms)
         if mode == "shadow":
-            capture = plan.capture(keys, "asyncpg")
-            touched = plan.touched(keys)
+            capture = call.plan.capture(call.keys, "asyncpg")
 
             def attempt() -> Awaitable[Done]:
-                call = lambda: route.async_(*sargs, **skwargs)  # noqa: E731
-                return shadow_write_async(self.async_, call, capture, primary.pre, limits)
+                write = lambda: route.async_(*sargs, **skwargs)  # noqa: E731
+                return shadow_write_async(self.async_, write, capture, primary.pre, limits)
 
-            coro = self._preemption.run(attempt, touched, lambda: self._watch.busy(touched))
-            shadow = loop.create_task(coro, context=contextvars.Context())
-        else:
-            capture = plan.capture(keys, "psycopg2")
-            call = _bound(route.legacy, sargs, skwargs)
-            run = contextvars.Context().run
-            shadow = loop.run_in_executor(
-                route.executor, run, shadow_write_legacy, self.legacy, call, capture,
-                primary.pre, limits,
-            )  # fmt: skip
-        shadow.add_done_callback(self._slots.give_back)
-        await self._observer.compare(
-            route.operation, mode, primary, shadow, started, inputs, self.skipped
-        )
-
-    # --- sync callers --------------------------------------------------------------------
-
-    def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if route.operation.kind == "read":
-            return self._loop_thread.run(self._read(route, args, kwargs, "live", legacy_keys=True))
-        return self._loop_thread.run(self._write(route, args, kwargs, "live", legacy_keys=True))
-
-    def _serve_shadow_sync(
-        self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
-    ) -> Any:
-        op = route.operation
-        if op.kind == "read":
-            return self._shadow_read_sync(route, args, kwargs)
-        plan = self._plans.get(op.name, NO_PLAN)
-        if plan.prepare is not None:
-            args, kwargs = plan.prepare(args, kwargs)
-        shadow_args, inputs = _copies(op, args, kwargs)
-        keys = plan.keys(args, kwargs, legacy=True)
-        call = _bound(route.legacy, args, kwargs)
-        touched = plan.touched(keys)
-        self._watch.begin(touched)
-        self._preemption.preempt(touched)
-        try:
-            primary = primary_write_legacy(self.legacy, call, plan.capture(keys, "psycopg2"))
-        finally:
-            self._watch.end(touched)
-        if primary.skipped:
-            self.skipped[primary.skipped] += 1
-            return primary.result()
-        coro = self._shadow_write(route, plan, keys, shadow_args, primary, "shadow", inputs)
-        return self._answer_sync(primary, self._submit(coro))
-
-    def _shadow_read_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        op = route.operation
-        probe = self._probe(op, args, kwargs, True)
-        shadow_args, inputs = _copies(op, args, kwargs)
-        primary_done: Future[Done] = Future()
-        remote = self._shadow_read_remote(route, shadow_args, primary_done, inputs, probe)
-        compared = self._submit(remote)
-        primary = timed_legacy(_bound(route.legacy, args, kwargs), probe)
-        primary = self._with_arguments(op, primary, args)
-        primary_done.set_result(primary)
-        return self._answer_sync(primary, compared)
-
-    async def _shadow_read_remote(
-        self,
-        route: Route,
-        args: Args,
-        primary: Future[Done],
-        inputs: Mapping[str, Any],
-        probe: Probe | None,
-    ) -> None:
-        started = _clock()
-        op = route.operation
-        shadow = self._start_shadow_read(route, args, "shadow", probe)
-        shadow = self._shadow_arguments(op, shadow, args[0])
-        done = await asyncio.wrap_future(primary)
-        await self._observer.compare(op, "shadow", done, shadow, started, inputs, self.skipped)
+            busy = lambda: self._watch.busy(call.touched)  # noqa: E731
+            coro = self._preemption.run(attempt, call.touched, busy)
+            return loop.create_task(coro, context=contextvars.Context())
+        capture = call.plan.capture(call.keys, "psycopg2")
+        write = bound(route.legacy, sargs, skwargs)
+        return loop.run_in_executor(
+            route.executor, contextvars.Context().run, shadow_write_legacy, self.legacy, write,
+            capture, primary.pre, limits,
+        )  # fmt: skip
 
     # --- plumbing ------------------------------------------------------------------------
 
@@ -422,20 +359,9 @@ class ShadowRunner:
         task.add_done_callback(tasks.discard)
         return task
 
-    def _submit(self, coro: Any) -> Future[None]:
-        async def tracked() -> None:
-            await self._spawn(coro)
-
-        return self._loop_thread.submit(tracked())
-
     async def _answer(self, primary: Done, comparison: asyncio.Future[None]) -> Any:
         if self.config.raise_on_divergence:
             await comparison
-        return primary.result()
-
-    def _answer_sync(self, primary: Done, comparison: Future[None]) -> Any:
-        if self.config.raise_on_divergence:
-            comparison.result()
         return primary.result()
 
     def _with_arguments(self, op: Operation, done: Done, args: tuple[Any, ...]) -> Done:
@@ -454,62 +380,3 @@ class ShadowRunner:
             return self._observer.with_arguments(await shadow, args)
 
         return asyncio.ensure_future(then())
-
-
-class Slots:
-    """A count of shadows running, from any thread, that never waits: full means skip."""
-
-    def __init__(self, size: int) -> None:
-        self._free = size
-        self._lock = threading.Lock()
-
-    def take(self) -> bool:
-        """Take a slot if one is free."""
-        with self._lock:
-            if self._free <= 0:
-                return False
-            self._free -= 1
-            return True
-
-    def give_back(self, _done: object = None) -> None:
-        """Return a slot (a done-callback of the shadow's future)."""
-        with self._lock:
-            self._free += 1
-
-
-def _ready(loop: asyncio.AbstractEventLoop, done: Done) -> asyncio.Future[Done]:
-    future: asyncio.Future[Done] = loop.create_future()
-    future.set_result(done)
-    return future
-
-
-def _check_mode(mode: str) -> None:
-    if mode not in ("shadow", "live"):
-        raise ValueError(f"the shadow runner serves shadow and live, not {mode!r}")
-
-
-def _copies(op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Args, Any]:
-    """The shadow's arguments and the inputs to record: private copies if the call mutates."""
-    if not op.mutates_arguments:
-        return (args, kwargs), {"args": args, "kwargs": kwargs}
-    inputs = {"args": copy.deepcopy(args), "kwargs": copy.deepcopy(kwargs)}
-    return (copy.deepcopy(args), copy.deepcopy(kwargs)), inputs
-
-
-def _bound(
-    method: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
-) -> Callable[[], Any]:
-    return lambda: method(*args, **kwargs)
-
-
-async def _await_legacy(
-    route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], probe: Probe | None
-) -> Done:
-    call = _bound(route.legacy, args, kwargs)
-    return await _in_thread(route, timed_legacy, call, probe)
-
-
-def _in_thread(route: Route, fn: Callable[..., Done], *args: Any) -> asyncio.Future[Done]:
-    """``fn(*args)`` in the route's legacy pool, with the caller's contextvars."""
-    loop = asyncio.get_running_loop()
-    return loop.run_in_executor(route.executor, contextvars.copy_context().run, fn, *args)

@@ -124,13 +124,13 @@ class TestConcurrentMix:
 
     At 50 in flight over 5 players a primary write of each player is nearly always in
     flight, so most shadows give way to it (preempted, raced, saturated: counted, never
-    recorded); over 20 players at 8 in flight a third or more are compared.
+    recorded); over 20 players at 8 in flight far more are (about half here; the test asks 15 %).
     """
 
     @pytest.mark.parametrize("mode", ["shadow", "live"])
     @pytest.mark.parametrize(
         ("players", "calls", "in_flight", "compared"),
-        [(PLAYERS, CALLS, IN_FLIGHT, 0.002), (20, 600, 8, 0.3)],
+        [(PLAYERS, CALLS, IN_FLIGHT, 0.002), (20, 600, 8, 0.15)],
         ids=["hot", "spread"],
     )
     async def test_no_divergence_and_writes_once(
