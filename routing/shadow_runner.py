@@ -66,6 +66,7 @@ import copy
 import time
 from collections import Counter
 from collections.abc import Awaitable, Iterator, Mapping
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,6 +157,7 @@ class ShadowRunner(SyncServing):
         self._slots = Slots(self.config.max_shadows)
         self._preemption = Preemption()
         self._tasks: dict[asyncio.AbstractEventLoop, set[asyncio.Future[Any]]] = {}
+        self._submitted: set[Future[None]] = set()
 
     @classmethod
     def for_router(
@@ -202,7 +204,7 @@ class ShadowRunner(SyncServing):
 
     async def drain(self, max_wait_s: float = 10.0) -> None:
         """Wait for every comparison still running (on every loop), up to ``max_wait_s``."""
-        waits: list[asyncio.Future[None]] = []
+        waits: list[asyncio.Future[None]] = [asyncio.wrap_future(f) for f in list(self._submitted)]
         for loop in list(self._tasks):
             if loop is asyncio.get_running_loop():
                 waits.append(asyncio.ensure_future(self._drain_here()))

@@ -42,6 +42,7 @@ class SyncServing:
         skipped: Counter[str]
         _loop_thread: LoopThread
         _observer: Observer
+        _submitted: set[Future[None]]
 
         def _read(
             self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], mode: str, *,
@@ -121,7 +122,10 @@ class SyncServing:
         async def tracked() -> None:
             await self._spawn(coro)
 
-        return self._loop_thread.submit(tracked())
+        future = self._loop_thread.submit(tracked())
+        self._submitted.add(future)
+        future.add_done_callback(self._submitted.discard)
+        return future
 
     def _answer_sync(self, primary: Done, comparison: Future[None]) -> Any:
         if self.config.raise_on_divergence:
