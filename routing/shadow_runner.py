@@ -11,41 +11,59 @@ Reads
     work the caller has open). The caller is answered as soon as the primary finishes; a
     background task (strongly referenced until done) waits for the shadow, at most
     ``shadow_timeout_s`` from its start, and hands both observations to the shadow engine.
+    The two reads are not one snapshot, so a read is compared only if no write of what it
+    read (the entity, or for lists the whole kind) was in flight or ended while either side
+    ran; otherwise it is a counted skip, ``raced`` (``routing.write_watch``). Only writes
+    served by this runner are seen: a write from another process, or from a domain still in
+    ``legacy``, that lands between the two reads can show up as a divergence.
 
 Writes: applied exactly once, compared without false divergences, nobody waits on the shadow
     1. The primary runs in a unit of work of its own path. Its first statement captures the
-       rows the write touches (the operation's entity, e.g. the player's row) with
-       ``FOR UPDATE``: no other writer can change them until it commits, so the captured
-       rows are exactly the state the write applies to. Then the write; then the same rows
-       read back in the same transaction (its effects) and the unit's events; then commit,
-       which publishes the events once. The caller is answered.
+       rows the write touches (the operation's entity, e.g. the player's row; declared in
+       ``app.operations``) with ``FOR UPDATE``: no other writer can change them until it
+       commits, so the captured rows are exactly the state the write applies to. Then the
+       write; then the same rows read back in the same transaction (its effects: every stored
+       column, not only what the model shows) and the unit's events; then commit, which
+       publishes the events once. The caller is answered.
     2. In the background, the shadow path opens a unit of work that is ALWAYS rolled back.
-       It sets ``lock_timeout`` to 1 ms (it never waits on a lock, so it never queues
-       ahead of a primary), restores the captured rows (the primary's starting state, so a
-       non-idempotent write such as damage is compared like for like even if other writes
-       committed since), applies its write, reads the rows back, takes the unit's events, and
-       rolls back. Its events are never published; its rows never committed.
-    3. If any lock is not free at once (another primary is writing the entity) the shadow
-       retries a few times over ~80 ms and then gives up: a counted skip, not a divergence.
+       It sets ``lock_timeout`` to 1 ms (it never waits on a lock, so it never queues ahead
+       of a primary) and ``statement_timeout``, restores the captured rows (the primary's
+       starting state, so a non-idempotent write such as damage is compared like for like
+       even if other writes committed since), applies its write, reads the rows back, takes
+       the unit's events, and rolls back. Its events are never published; its rows never
+       committed.
+    3. Primaries come first (``routing.preemption``): a primary write that starts cancels the
+       async shadows holding its entity's rows (their transaction rolls back at once), and a
+       shadow does not start while a primary of its entity is in flight. A shadow that finds
+       a lock taken retries a few times over ~80 ms, then gives up. Every such case is a
+       counted skip (``preempted``, ``locked``), never a divergence.
 
     Why this order: the shadow cannot run before the primary without the caller waiting for
     it, nor inside the primary's transaction (another connection, another driver), and a
     shadow applied to the state after the primary's commit would double-apply non-idempotent
     writes. Restoring the captured state inside a rolled-back transaction gives the shadow
-    the primary's starting state whenever it runs. What remains: the shadow holds the
-    entity's rows for its own short transaction (a few round trips, capped by the shadow
-    timeout, which cancels it); a primary write of the same entity arriving in that window
-    waits for the rollback. The shadow itself never waits and never takes a lock first that
-    a primary holds, and all its statements give up at once on a held lock.
+    the primary's starting state whenever it runs.
+
+    What is left of "never waits on the shadow": a shadow holds the restored rows for its own
+    short transaction. A primary of this process cancels it and waits for one rollback; a
+    primary of another process, or one whose shadow runs on the legacy path (a thread, which
+    cannot be cancelled), waits until the shadow ends, at most ``write_hold_ms`` (after which
+    the async shadow is cancelled, and the legacy shadow's statements time out).
 
     Writes with no entity to capture (``save_players``, a key that is not valid) compare
     result, error and events; a call made while the caller has a unit of work open on the
     primary path runs inside it, unshadowed (counted as skipped).
 
+Load
+    At most ``max_shadows`` shadows run at once; beyond that a call runs unshadowed (counted,
+    ``saturated``) rather than queueing shadows until they time out.
+
 Arguments
     Calls that update an argument (``mutates_arguments``) give the shadow its own deep copy,
     taken before either path runs; the primary works on the caller's objects, so they end up
-    exactly as the primary left them. Their state after the call is compared too.
+    exactly as the primary left them. A read that updates its argument
+    (``validate_and_fix_player_room``) has the argument's state compared too; a write is
+    compared through its result and its stored rows.
 
 Test mode
     With ``raise_on_divergence`` the caller waits for the comparison too, and a divergence
