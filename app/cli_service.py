@@ -7,9 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import structlog
 import typer
 
 from app.settings import Settings
@@ -70,9 +75,18 @@ def serve(
 
 def traffic(
     seconds: float = typer.Option(10.0, "--seconds", min=0.1, help="How long to run."),
-    concurrency: int = typer.Option(8, "--concurrency", min=1, max=500, help="Workers."),
+    concurrency: int = typer.Option(
+        8, "--concurrency", min=1, max=500, help="Workers: simulated players acting at once."
+    ),
     service: str = typer.Option("traffic", "--service", help="Service name in flag context."),
     seed: int = typer.Option(0, "--seed", help="Random seed of the workload."),
+    tally: int = typer.Option(
+        0, "--tally", min=0, max=100, help="Players set aside for an exact HP/XP tally."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON summary, no table."),
+    warmup: float | None = typer.Option(
+        None, "--warmup", min=0, help="Seconds before the memory baseline [min(15, seconds/4)]."
+    ),
 ) -> None:
     """Drive a mixed game workload through the router and summarise what happened.
 
@@ -81,53 +95,131 @@ def traffic(
     --concurrency workers, in this process over the configured database (seed it first).
     Ends with operations, refusals, errors and the divergences recorded meanwhile.
 
+    --tally N sets N players aside: their health is moved far from its clamps (saved through
+    the router), only tally actions touch them, and each acknowledged damage, heal and XP
+    gain is recorded with the HPChanged and XPGained events seen for them; deliberately bad
+    amounts sent to them must be refused. --json prints one JSON object instead of the
+    table: the counts, ops/s, p50/p99 action latency, divergences, the shadow engine's
+    comparisons by domain, mode and path, the flags before and after, the resident memory
+    series (sampled every second; growth after --warmup) and the tally.
+
     Example: dualpath traffic --seconds 30 --concurrency 16 --service api
     """
+    if as_json:  # stdout carries the summary alone
+        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     settings = settings_or_exit()
-    asyncio.run(_traffic(settings, seconds, concurrency, service, seed))
+    window = warmup if warmup is not None else min(15.0, seconds / 4)
+    run = TrafficRun(seconds, concurrency, service, seed, tally, window)
+    asyncio.run(_traffic(settings, run, as_json))
 
 
-async def _traffic(
-    settings: Settings, seconds: float, concurrency: int, service: str, seed: int
-) -> None:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+@dataclass(frozen=True)
+class TrafficRun:
+    """What ``dualpath traffic`` was asked to do."""
 
+    seconds: float
+    concurrency: int
+    service: str
+    seed: int
+    tally: int
+    warmup_s: float
+
+
+async def _traffic(settings: Settings, run: TrafficRun, as_json: bool) -> None:
     from app.bootstrap import open_system
-    from app.service.traffic import run_traffic
+    from app.service.traffic_audit import ComparisonLog, MemorySeries, sample_memory
 
     async with open_system(settings) as system:
         before = await _divergence_total(system)
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[ops]} ops"),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns) as progress:
-            task = progress.add_task("traffic", total=seconds, ops=0)
-            counter = {"ops": 0}
-
-            def tick() -> None:
-                counter["ops"] += 1
-
-            async def advance() -> None:
-                for _ in range(int(seconds * 10)):
-                    await asyncio.sleep(0.1)
-                    progress.update(task, advance=0.1, ops=counter["ops"])
-
-            ticker = asyncio.create_task(advance())
-            report = await run_traffic(
-                system.router.for_service(service),
-                seconds=seconds,
-                concurrency=concurrency,
-                seed=seed,
-                tick=tick,
-            )
-            ticker.cancel()
+        comparisons = ComparisonLog()
+        system.shadow.engine.add_listener(comparisons)
+        skipped = Counter(_skipped(system))
+        modes_before = _modes(system)
+        series, stop = MemorySeries(run.warmup_s), asyncio.Event()
+        sampler = asyncio.create_task(sample_memory(series, stop))
+        try:
+            report = await (_quiet(system, run) if as_json else _with_progress(system, run))
+        finally:
+            stop.set()
+            await sampler
         after = await _divergence_total(system)
         if before is not None and after is not None:
             report.divergences = after - before
-    _print_report(report)
+        extra = {
+            "concurrency": run.concurrency,
+            "comparisons": comparisons.rows(),
+            "shadow_skipped": dict(Counter(_skipped(system)) - skipped),
+            "modes_before": modes_before,
+            "modes_after": _modes(system),
+            "memory": series.as_dict(),
+        }
+    if as_json:
+        print(json.dumps({**report.as_dict(), **extra}, default=str))
+    else:
+        _print_report(report)
+
+
+async def _quiet(system: Any, run: TrafficRun) -> Any:
+    from app.service.traffic import run_traffic
+
+    return await run_traffic(
+        system.router.for_service(run.service),
+        seconds=run.seconds,
+        concurrency=run.concurrency,
+        seed=run.seed,
+        tally=run.tally,
+        events=system.events,
+    )
+
+
+async def _with_progress(system: Any, run: TrafficRun) -> Any:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from app.service.traffic import run_traffic
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[ops]} ops"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns) as progress:
+        task = progress.add_task("traffic", total=run.seconds, ops=0)
+        counter = {"ops": 0}
+
+        def tick() -> None:
+            counter["ops"] += 1
+
+        async def advance() -> None:
+            for _ in range(int(run.seconds * 10)):
+                await asyncio.sleep(0.1)
+                progress.update(task, advance=0.1, ops=counter["ops"])
+
+        ticker = asyncio.create_task(advance())
+        try:
+            return await run_traffic(
+                system.router.for_service(run.service),
+                seconds=run.seconds,
+                concurrency=run.concurrency,
+                seed=run.seed,
+                tick=tick,
+                tally=run.tally,
+                events=system.events,
+            )
+        finally:
+            ticker.cancel()
+
+
+def _modes(system: Any) -> dict[str, str]:
+    """The mode each domain runs in this process now (its flag, capped by any override)."""
+    from app.operations import DOMAINS
+
+    return {domain: system.flags.mode_for(domain, None, None) for domain in DOMAINS}
+
+
+def _skipped(system: Any) -> Counter[str]:
+    runner = getattr(system, "shadow_runner", None)
+    return Counter(getattr(runner, "skipped", None) or {})
 
 
 async def _divergence_total(system: Any) -> int | None:
@@ -137,6 +229,9 @@ async def _divergence_total(system: Any) -> int | None:
         return None
     from app.service.divergence_access import fetch_groups
 
+    runner = getattr(system, "shadow_runner", None)
+    if runner is not None:
+        await runner.drain()  # comparisons still running record their divergences first
     await store.flush()
     return sum(g.count for g in await fetch_groups(store))
 
@@ -154,6 +249,9 @@ def _print_report(report: Any) -> None:
     console = Console()
     console.print(table)
     console.print(f"operations: {report.total} in {report.seconds:.1f} s ({rate:.0f}/s)")
+    p50, p99 = report.percentile_ms(0.5), report.percentile_ms(0.99)
+    if p50 is not None and p99 is not None:
+        console.print(f"action latency: p50 {p50:.1f} ms, p99 {p99:.1f} ms")
     refused = sum(report.refused.values())
     console.print(f"refused by game rules: {refused}  errors: {report.error_count}")
     for name, count in report.errors.most_common(10):

@@ -4,35 +4,49 @@ Workers pick actions by weight: lookups, moves between rooms, combat damage and 
 experience, stat changes, inventory and container handling, profession reads. Expected
 refusals of the game rules (a locked container, a full one) count as ``refused``; anything
 else raised counts as an error.
+
+With ``tally`` players, those players are set aside for an exact account of health and
+experience (``app.service.traffic_audit.Tally``): the tally actions damage, heal and teach
+them and record each acknowledged change, and ``refuse`` sends them deliberately bad amounts
+that both paths must refuse.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import statistics
 import time
 import uuid
+from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.service.traffic_audit import TALLY_MAX_HP, TALLY_START_HP, Tally
 from persistence.errors import NotFoundError, ValidationError
+from persistence.events import EventBus
 from persistence.models import Player, Room
 
-__all__ = ["ACTIONS", "TrafficReport", "World", "run_traffic"]
+__all__ = ["ACTIONS", "TALLY_ACTIONS", "TrafficReport", "World", "run_traffic"]
 
 STATS = ("fear", "sanity", "corruption", "occult_knowledge")
 
 
 @dataclass
 class World:
-    """What the workers pick from: player ids, rooms and their exits, the router."""
+    """What the workers pick from: player ids, rooms and their exits, the router.
+
+    ``tally`` accounts for the players set aside in ``tally_ids`` (none without a tally).
+    """
 
     router: Any
     player_ids: list[Any]
     rooms: dict[str, Room]
     rng: random.Random
+    tally_ids: list[Any] = field(default_factory=list)
+    tally: Tally | None = None
 
     def player_id(self) -> Any:
         """A random player's id."""
@@ -47,16 +61,31 @@ class World:
         found: Player | None = await self.router.get_player_by_id(self.player_id())
         return found
 
+    async def tally_player(self) -> tuple[Tally, Player]:
+        """The tally and one of its players, read through the router."""
+        if self.tally is None:
+            raise RuntimeError("this run has no tally players")
+        player: Player | None = await self.router.get_player_by_id(self.rng.choice(self.tally_ids))
+        if player is None:
+            raise NotFoundError("a tally player is gone")
+        return self.tally, player
+
 
 @dataclass
 class TrafficReport:
-    """What a run did: operations by action, refusals, errors by class, duration."""
+    """What a run did: operations by action, refusals, errors by class, duration.
+
+    ``latencies`` holds each completed action's seconds (refusals included); ``tally`` is
+    the run's HP/XP tally, if it had tally players.
+    """
 
     operations: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     seconds: float = 0.0
     divergences: int | None = None
+    latencies: array[float] = field(default_factory=lambda: array("d"))
+    tally: Tally | None = None
 
     @property
     def total(self) -> int:
@@ -67,6 +96,28 @@ class TrafficReport:
     def error_count(self) -> int:
         """Actions that raised something other than a game-rule refusal."""
         return sum(self.errors.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data: counts, rate, latency quantiles, divergences and the tally."""
+        return {
+            "seconds": round(self.seconds, 3),
+            "total": self.total,
+            "ops_per_s": round(self.total / max(self.seconds, 1e-9), 1),
+            "p50_ms": self.percentile_ms(0.5),
+            "p99_ms": self.percentile_ms(0.99),
+            "operations": dict(self.operations),
+            "refused": dict(self.refused),
+            "errors": dict(self.errors),
+            "divergences": self.divergences,
+            "tally": self.tally.as_dict() if self.tally is not None else None,
+        }
+
+    def percentile_ms(self, fraction: float) -> float | None:
+        """The ``fraction`` quantile of action latency in milliseconds (None before any)."""
+        if len(self.latencies) < 2:
+            return self.latencies[0] * 1000 if self.latencies else None
+        cuts = statistics.quantiles(self.latencies, n=1000, method="inclusive")
+        return cuts[min(int(fraction * 1000), 999) - 1] * 1000
 
 
 async def look(world: World) -> None:
@@ -141,6 +192,52 @@ async def browse(world: World) -> None:
     await world.router.get_room_by_id(world.room_id())
 
 
+async def tally_fight(world: World) -> None:
+    """A tally player takes a blow; the tally records it once acknowledged."""
+    tally, player = await world.tally_player()
+    amount = world.rng.randint(1, 12)
+    await acknowledged(tally, world.router.damage_player(player, amount, "physical"))
+    tally.hp(player.player_id, -amount)
+
+
+async def tally_heal(world: World) -> None:
+    """A tally player is patched up; the tally records it once acknowledged."""
+    tally, player = await world.tally_player()
+    amount = world.rng.randint(1, 20)
+    await acknowledged(tally, world.router.heal_player(player, amount))
+    tally.hp(player.player_id, amount)
+
+
+async def tally_learn(world: World) -> None:
+    """A tally player gains experience; the tally records it once acknowledged."""
+    tally, player = await world.tally_player()
+    amount = world.rng.randint(5, 60)
+    await acknowledged(tally, world.router.gain_experience(player, amount, "traffic"))
+    tally.xp(player.player_id, amount)
+
+
+async def refuse(world: World) -> None:
+    """A tally player is sent a negative amount, which the game must refuse."""
+    _, player = await world.tally_player()
+    amount = -world.rng.randint(1, 50)
+    calls = (
+        lambda: world.router.damage_player(player, amount, "physical"),
+        lambda: world.router.heal_player(player, amount),
+        lambda: world.router.gain_experience(player, amount, "traffic"),
+    )
+    await world.rng.choice(calls)()
+    raise AssertionError(f"a negative amount ({amount}) was accepted")
+
+
+async def acknowledged(tally: Tally, write: Awaitable[Any]) -> None:
+    """Await ``write``; if it raises, the tally can no longer say what was applied."""
+    try:
+        await write
+    except BaseException:
+        tally.uncertain += 1
+        raise
+
+
 Action = Callable[[World], Awaitable[None]]
 ACTIONS: dict[str, tuple[Action, int]] = {
     "look": (look, 30),
@@ -152,32 +249,58 @@ ACTIONS: dict[str, tuple[Action, int]] = {
     "loot": (loot, 10),
     "browse": (browse, 5),
 }
+TALLY_ACTIONS: dict[str, tuple[Action, int]] = {
+    "tally_fight": (tally_fight, 8),
+    "tally_heal": (tally_heal, 8),
+    "tally_learn": (tally_learn, 8),
+    "refuse": (refuse, 3),
+}
 
 
-async def load_world(router: Any, seed: int) -> World:
-    """Player ids and rooms to pick from; ``ValueError`` if the world is empty."""
+async def load_world(router: Any, seed: int, tally: int = 0) -> World:
+    """Player ids and rooms to pick from, ``tally`` players set aside; ``ValueError`` if the
+    world is empty or too small to set them aside."""
     players = await router.list_players(limit=500)
     rooms = {room.room_id: room for room in await router.list_rooms()}
     if not players or not rooms:
         raise ValueError("the world is empty: run `dualpath seed` first")
-    return World(router, [p.player_id for p in players], rooms, random.Random(seed))
+    if tally and len(players) <= tally:
+        raise ValueError(f"{len(players)} players cannot spare {tally} for the tally")
+    ids = sorted((p.player_id for p in players), key=str)
+    world = World(router, ids[tally:], rooms, random.Random(seed), tally_ids=ids[:tally])
+    if tally:
+        world.tally = Tally.of(world.tally_ids)
+    return world
+
+
+async def prepare_tally(world: World) -> None:
+    """Give each tally player health far from both clamps (saved through the router)."""
+    for player_id in world.tally_ids:
+        player = await world.router.get_player_by_id(player_id)
+        player.stats.max_health = TALLY_MAX_HP
+        player.stats.current_health = TALLY_START_HP
+        await world.router.save_player(player)
 
 
 async def worker(
     world: World, deadline: float, report: TrafficReport, tick: Callable[[], None]
 ) -> None:
     """Run weighted random actions until ``deadline``."""
-    names = list(ACTIONS)
-    weights = [ACTIONS[n][1] for n in names]
+    actions = ACTIONS | TALLY_ACTIONS if world.tally is not None else ACTIONS
+    names = list(actions)
+    weights = [actions[n][1] for n in names]
+    clock = time.perf_counter
     while time.monotonic() < deadline:
         name = world.rng.choices(names, weights)[0]
+        started = clock()
         try:
-            await ACTIONS[name][0](world)
+            await actions[name][0](world)
         except (ValidationError, NotFoundError) as exc:
             report.refused[f"{name}: {type(exc).__name__}"] += 1
         except Exception as exc:  # counted and reported: a workload run must not stop
             report.errors[f"{name}: {type(exc).__name__}"] += 1
             continue
+        report.latencies.append(clock() - started)
         report.operations[name] += 1
         tick()
 
@@ -189,12 +312,26 @@ async def run_traffic(
     concurrency: int,
     seed: int = 0,
     tick: Callable[[], None] = lambda: None,
+    tally: int = 0,
+    events: EventBus | None = None,
 ) -> TrafficReport:
-    """Drive the workload with ``concurrency`` workers for ``seconds``."""
-    world = await load_world(router, seed)
-    report = TrafficReport()
+    """Drive the workload with ``concurrency`` workers for ``seconds``.
+
+    With ``tally`` > 0, that many players are set aside and accounted for in
+    ``report.tally``; their events are counted on ``events`` when given.
+    """
+    world = await load_world(router, seed, tally)
+    report = TrafficReport(tally=world.tally)
+    if world.tally is not None:
+        await prepare_tally(world)
+        if events is not None:
+            world.tally.follow(events)
     started = time.monotonic()
     deadline = started + seconds
-    await asyncio.gather(*(worker(world, deadline, report, tick) for _ in range(concurrency)))
+    try:
+        await asyncio.gather(*(worker(world, deadline, report, tick) for _ in range(concurrency)))
+    finally:
+        if world.tally is not None and events is not None:
+            world.tally.unfollow(events)
     report.seconds = time.monotonic() - started
     return report
