@@ -46,9 +46,8 @@ def _admin(sql: str) -> None:
 
 
 def _fresh_database() -> str:
-    from persistence.seed import seed_world
-
     from persistence.migrate import upgrade
+    from persistence.seed import seed_world
 
     name = f"dualpath_bench_{secrets.token_hex(4)}"
     _admin(f'CREATE DATABASE "{name}"')
