@@ -27,6 +27,7 @@ MODULES = [
     "bench.flags_decision",
     "bench.shadow",
     "bench.compare",
+    "bench.load",
 ]
 NOTES = {
     "legacy vs async vs raw asyncpg": (

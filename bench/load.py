@@ -1,0 +1,244 @@
+"""The load proof: ``dualpath traffic`` with every domain in ``shadow``, then in ``live``.
+
+For each mode the flags move one legal step (``legacy → shadow``, then ``shadow → live``),
+and ``dualpath traffic --json --tally N`` runs in a child process of its own. What it
+reports is checked here against the database, read directly:
+
+* every tally player's HP is ``TALLY_START_HP`` plus the acknowledged HP deltas, its XP its
+  starting XP (read before the run) plus the acknowledged gains, its level follows its XP;
+  one ``HPChanged`` or ``XPGained`` event was published per acknowledged write;
+* every domain was compared, with the right paths (``shadow``: legacy served, async
+  shadowed; ``live``: the other way round), and every comparison matched;
+* no divergence was recorded, no action raised anything but a game refusal, and the flags
+  stayed where they were put.
+
+Before that, two ``dualpath serve`` processes on the same database time how long a flag
+flip on one takes to reach the other (``bench.load_services``). ``run(url)`` gives the rows
+of ``docs/benchmarks.md``; the reliability test ``tests/reliability/test_load.py`` asserts
+on the same checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import subprocess
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg2
+
+from app.operations import DOMAINS
+from app.service.traffic_audit import TALLY_MAX_HP, TALLY_START_HP
+from bench.load_services import DUALPATH, ROOT, Propagation, flip_and_follow, service_pair
+
+__all__ = ["LoadPlan", "ModeRun", "move_all", "run", "run_mode", "snapshot", "tally_problems"]
+
+BENCH = "load"
+PATHS = {"shadow": ("legacy", "async"), "live": ("async", "legacy")}
+AGREED = ("match", "ignored")
+Snapshot = dict[str, tuple[int, int, int, int]]
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """How hard and how long: simulated players, seconds per mode, tally players, warm-up."""
+
+    players: int = 200
+    seconds: float = 60.0
+    tally: int = 20
+    warmup_s: float = 15.0
+    flips: int = 8
+
+
+@dataclass
+class ModeRun:
+    """One mode's run: the traffic summary, and every way it fell short (none, ideally)."""
+
+    mode: str
+    summary: dict[str, Any]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def memory_growth(self) -> float | None:
+        """Resident memory growth after the warm-up, as a fraction."""
+        growth: float | None = self.summary["memory"]["growth"]
+        return growth
+
+    @property
+    def comparisons(self) -> int:
+        """Comparisons the shadow engine made."""
+        return sum(row["count"] for row in self.summary["comparisons"])
+
+    @property
+    def exact(self) -> bool:
+        """True when no tally check failed."""
+        return not any(p.startswith("tally") for p in self.problems)
+
+
+async def _move_all(url: str, mode: str) -> None:
+    from flags.overrides import OverriddenFlags
+    from flags.postgres import PostgresFlagStore
+
+    flags = OverriddenFlags(PostgresFlagStore(url, DOMAINS), url, DOMAINS)
+    await flags.start()
+    try:
+        for domain in DOMAINS:
+            await flags.set(domain, mode, reason=f"load: every domain to {mode}", actor="load")
+    finally:
+        await flags.close()
+
+
+def move_all(url: str, mode: str) -> None:
+    """Every domain to ``mode``; a jump is refused, as ``flags set`` refuses it."""
+    asyncio.run(_move_all(url, mode))
+
+
+def snapshot(url: str) -> Snapshot:
+    """Each player's HP, max HP, XP and level, read from the database."""
+    sql = """SELECT player_id::text, (stats->>'current_health')::bigint,
+                    (stats->>'max_health')::bigint, experience_points, level FROM players"""
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return {row[0]: (row[1], row[2], row[3], row[4]) for row in cur.fetchall()}
+    finally:
+        conn.close()
+
+
+def traffic(url: str, plan: LoadPlan) -> dict[str, Any]:
+    """``dualpath traffic --json`` in a child process; its summary."""
+    args = ["traffic", "--json", "--service", "load", "--seconds", str(plan.seconds)]
+    args += ["--concurrency", str(plan.players), "--tally", str(plan.tally)]
+    args += ["--warmup", str(plan.warmup_s)]
+    env = {**os.environ, "DATABASE_URL": url, "DUALPATH_FLAG_PROVIDER": "postgres"}
+    done = subprocess.run(
+        [*DUALPATH, *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=plan.seconds + 120,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise RuntimeError(f"dualpath traffic exited {done.returncode}: {done.stderr[-2000:]}")
+    summary: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return summary
+
+
+def run_mode(url: str, mode: str, plan: LoadPlan) -> ModeRun:
+    """Every domain to ``mode``, one traffic run, and its checks."""
+    move_all(url, mode)
+    before = snapshot(url)
+    summary = traffic(url, plan)
+    after = snapshot(url)
+    run = ModeRun(mode, summary)
+    run.problems += tally_problems(summary["tally"], before, after)
+    run.problems += comparison_problems(summary["comparisons"], mode)
+    run.problems += outcome_problems(summary, mode)
+    return run
+
+
+def tally_problems(tally: dict[str, Any] | None, before: Snapshot, after: Snapshot) -> list[str]:
+    """Where the database or the events disagree with the acknowledged writes."""
+    if not tally or not tally["players"]:
+        return ["tally: no tally players"]
+    problems = [f"tally: {tally['uncertain']} tally writes raised"] if tally["uncertain"] else []
+    for player_id, counted in tally["players"].items():
+        problems += _player_problems(player_id, counted, before[player_id], after[player_id])
+    for kind in ("hp_writes", "xp_writes"):
+        if not sum(c[kind] for c in tally["players"].values()):
+            problems.append(f"tally: no {kind.replace('_', ' ')} acknowledged")
+    return problems
+
+
+def _player_problems(
+    player_id: str, counted: dict[str, int], before: tuple[int, ...], after: tuple[int, ...]
+) -> list[str]:
+    hp, max_hp, xp, level = after
+    want_xp = before[2] + counted["xp_delta"]
+    wanted = {
+        "hp": (hp, TALLY_START_HP + counted["hp_delta"]),
+        "max_hp": (max_hp, TALLY_MAX_HP),
+        "xp": (xp, want_xp),
+        "level": (level, 1 + math.isqrt(want_xp // 100)),
+        "HPChanged events": (counted["hp_events"], counted["hp_writes"]),
+        "HPChanged deltas": (counted["hp_event_delta"], counted["hp_delta"]),
+        "XPGained events": (counted["xp_events"], counted["xp_writes"]),
+        "XPGained amounts": (counted["xp_event_amount"], counted["xp_delta"]),
+    }
+    return [
+        f"tally: player {player_id} {name} is {got}, expected {want}"
+        for name, (got, want) in wanted.items()
+        if got != want
+    ]
+
+
+def comparison_problems(rows: list[dict[str, Any]], mode: str) -> list[str]:
+    """Comparisons on the wrong paths or in the wrong mode, divergent ones, domains missed."""
+    primary, shadow = PATHS[mode]
+    problems = [
+        f"comparisons: {r['count']} of {r['domain']} in {r['mode']}, "
+        f"{r['primary']} serving and {r['shadow']} shadowing, outcome {r['outcome']}"
+        for r in rows
+        if (r["mode"], r["primary"], r["shadow"]) != (mode, primary, shadow)
+        or r["outcome"] not in AGREED
+    ]
+    missed = sorted(set(DOMAINS) - {r["domain"] for r in rows})
+    return problems + ([f"comparisons: none for {', '.join(missed)}"] if missed else [])
+
+
+def outcome_problems(summary: dict[str, Any], mode: str) -> list[str]:
+    """Errors, recorded divergences, moved flags, an idle run."""
+    problems = [f"errors: {name} x{n}" for name, n in summary["errors"].items()]
+    if summary["divergences"] != 0:
+        problems.append(f"divergences: {summary['divergences']} recorded")
+    for when in ("modes_before", "modes_after"):
+        moved = {d: m for d, m in summary[when].items() if m != mode}
+        if moved:
+            problems.append(f"flags: {when} {moved}, expected every domain in {mode}")
+    if not summary["total"]:
+        problems.append("traffic: nothing was done")
+    return problems
+
+
+def row(run: ModeRun, plan: LoadPlan, propagation: Propagation) -> dict[str, Any]:
+    """One mode's row of the benchmark table."""
+    summary, memory = run.summary, run.summary["memory"]
+    growth = run.memory_growth
+    return {
+        "bench": BENCH,
+        "mode": run.mode,
+        "players": plan.players,
+        "seconds": summary["seconds"],
+        "ops/s": summary["ops_per_s"],
+        "p50 ms": round(summary["p50_ms"], 1),
+        "p99 ms": round(summary["p99_ms"], 1),
+        "comparisons": run.comparisons,
+        "divergences": summary["divergences"],
+        "errors": sum(summary["errors"].values()),
+        "refused": sum(summary["refused"].values()),
+        "RSS after warm-up MiB": round(memory["baseline_kib"] / 1024, 1),
+        "RSS end MiB": round(memory["end_kib"] / 1024, 1),
+        "RSS growth %": None if growth is None else round(growth * 100, 2),
+        "HP/XP exact": "yes" if run.exact else "no",
+        "problems": len(run.problems),
+        "flag propagation median ms": round(propagation.median_ms, 1),
+        "flag propagation max ms": round(propagation.max_ms, 1),
+    }
+
+
+def run(url: str, plan: LoadPlan | None = None) -> list[dict[str, Any]]:
+    """Flag propagation between two services, then traffic in shadow and in live."""
+    plan = plan or LoadPlan()
+    with service_pair(url) as (first, second):
+        propagation = flip_and_follow(first, second, "profession", plan.flips)
+        if first.mode("profession") != "legacy":
+            first.request("PUT", "/api/flags/profession", {"mode": "legacy", "reason": "load"})
+    try:
+        runs = [run_mode(url, mode, plan) for mode in ("shadow", "live")]
+    finally:
+        move_all(url, "legacy")
+    for done in runs:
+        for problem in done.problems[:20]:
+            print(f"  {done.mode}: {problem}", flush=True)
+    return [row(done, plan, propagation) for done in runs]
