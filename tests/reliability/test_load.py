@@ -94,6 +94,12 @@ def fast(load_database: str) -> tuple[Propagation, dict[str, ModeRun]]:
     return load_proof(load_database, FAST)
 
 
+@pytest.fixture(scope="module")
+def full(load_database: str) -> tuple[Propagation, dict[str, ModeRun]]:
+    """The full variant's figures, measured once for the module (slow tests only)."""
+    return load_proof(load_database, FULL)
+
+
 class TestLoadFast:
     """50 simulated players for 5 s in shadow, then in live."""
 
@@ -126,10 +132,6 @@ class TestLoadFast:
 @pytest.mark.slow
 class TestLoadFull:
     """200 simulated players for 60 s in shadow, then in live."""
-
-    @pytest.fixture(scope="class")
-    def full(self, load_database: str) -> tuple[Propagation, dict[str, ModeRun]]:
-        return load_proof(load_database, FULL)
 
     @pytest.mark.parametrize("mode", ["shadow", "live"])
     def test_exact_without_errors(self, full: Any, mode: str) -> None:
