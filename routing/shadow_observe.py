@@ -19,9 +19,12 @@ import structlog
 from routing.readback import effects
 from routing.shadow_paths import Done
 from shadow.engine import DivergenceError
+from shadow.normalise import normalise
 from shadow.observation import Observation
 
-__all__ = ["Observer"]
+__all__ = ["Observer", "snapshot"]
+
+_IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
 _clock = time.perf_counter
 PRIMARY_PATH = {"shadow": "legacy", "live": "async"}
@@ -118,6 +121,18 @@ class Observer:
         )
         if self.raise_on_divergence and getattr(result, "mismatched", False):
             raise DivergenceError(result)
+
+
+def snapshot(done: Done) -> Done:
+    """``done`` with its value frozen as plain data, taken before the caller gets the value.
+
+    The caller owns the object the primary returned and may change it (move a player, apply
+    damage to it) before the comparison runs in the background; comparing that object then
+    would report the caller's change as a divergence.
+    """
+    if isinstance(done.value, _IMMUTABLE):
+        return done
+    return dataclasses.replace(done, value=normalise(done.value))
 
 
 def observation(path: str, done: Done, operation: _Spec) -> Observation:

@@ -92,7 +92,7 @@ from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.loop_thread import LoopThread
 from routing.preemption import Preemption
 from routing.registry import Operation, OperationRegistry
-from routing.shadow_observe import Observer
+from routing.shadow_observe import Observer, snapshot
 from routing.shadow_paths import (
     Done,
     Limits,
@@ -258,7 +258,8 @@ class ShadowRunner(SyncServing):
         else:
             primary = await timed_async(lambda: route.async_(*args, **kwargs), probe)
         primary = self._with_arguments(op, primary, args)
-        compare = self._observer.compare(op, mode, primary, shadow, started, inputs, self.skipped)
+        compared = snapshot(primary)
+        compare = self._observer.compare(op, mode, compared, shadow, started, inputs, self.skipped)
         return await self._answer(primary, self._spawn(compare))
 
     def _probe(
@@ -314,7 +315,8 @@ class ShadowRunner(SyncServing):
         if primary.skipped:
             self.skipped[primary.skipped] += 1
             return primary.result()
-        return await self._answer(primary, self._spawn(self._shadow_write(call, primary, mode)))
+        compared = snapshot(primary)
+        return await self._answer(primary, self._spawn(self._shadow_write(call, compared, mode)))
 
     def _write_call(
         self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool

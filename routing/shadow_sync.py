@@ -16,6 +16,7 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from routing.dispatch import Route
+from routing.shadow_observe import snapshot
 from routing.shadow_paths import Done, Probe, primary_write_legacy, timed_legacy
 from routing.shadow_support import Args, bound, copies
 
@@ -88,7 +89,10 @@ class SyncServing:
         if primary.skipped:
             self.skipped[primary.skipped] += 1
             return primary.result()
-        return self._answer_sync(primary, self._submit(self._shadow_write(call, primary, "shadow")))
+        compared = snapshot(primary)
+        return self._answer_sync(
+            primary, self._submit(self._shadow_write(call, compared, "shadow"))
+        )
 
     def _shadow_read_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         op = route.operation
@@ -98,7 +102,7 @@ class SyncServing:
         remote = self._shadow_read_remote(route, shadow_args, primary_done, inputs, probe)
         compared = self._submit(remote)
         primary = timed_legacy(bound(route.legacy, args, kwargs), probe)
-        primary_done.set_result(self._with_arguments(op, primary, args))
+        primary_done.set_result(snapshot(self._with_arguments(op, primary, args)))
         return self._answer_sync(primary, compared)
 
     async def _shadow_read_remote(
