@@ -121,6 +121,7 @@ from routing.shadow_support import (
     bound,
     check_mode,
     copies,
+    in_pool,
     in_thread,
     ready,
 )
@@ -284,9 +285,9 @@ class ShadowRunner(SyncServing):
             coro = timed_async(lambda: route.async_(*sargs, **skwargs), probe)
             shadow = loop.create_task(coro, context=contextvars.Context())
         else:
-            run = contextvars.Context().run
             call = bound(route.legacy, sargs, skwargs)
-            shadow = loop.run_in_executor(route.executor, run, timed_legacy, call, probe)
+            coro = in_pool(route, contextvars.Context(), timed_legacy, call, probe)
+            shadow = loop.create_task(coro)
         shadow.add_done_callback(self._slots.give_back)
         return shadow
 

@@ -168,7 +168,7 @@ async def unsettle(world: World) -> None:
 
 
 async def loot(world: World) -> None:
-    """An item is made, put in a room's container, taken out again and destroyed."""
+    """An item is made, put in a room's container, looked at, taken out and destroyed."""
     room_id = world.room_id()
     item_id = f"traffic-{uuid.uuid4().hex[:16]}"
     router = world.router
@@ -181,6 +181,7 @@ async def loot(world: World) -> None:
         if open_ones:
             container = world.rng.choice(open_ones)
             await router.add_item_to_container(container.container_id, item_id)
+            await router.get_container(container.container_id)  # a look inside
             await router.remove_item_from_container(container.container_id, item_id)
     finally:
         await router.delete_item_instance(item_id)

@@ -28,14 +28,12 @@ pytestmark = [pytest.mark.reliability]
 
 FAST = LoadPlan(players=50, seconds=5.0, tally=10, warmup_s=2.0, flips=6)
 FULL = LoadPlan(players=200, seconds=60.0, tally=20, warmup_s=15.0, flips=8)
-KNOWN_DIVERGENCES = pytest.mark.xfail(
+# In 5 s at 50 players the shadow slots are taken by the busier domains, and each container
+# write's shadow gives way to the next write of the same container in the loot flow, so the
+# short run compares no container call in shadow. The 60 s run does.
+SHORT_SHADOW_MISSES_CONTAINERS = pytest.mark.xfail(
     strict=True,
-    reason=(
-        "the shadow runner compares a read's primary value after handing it to the caller, "
-        "who may change it (a move, a damage): false result_mismatch on get_player_by_id; "
-        "container calls are all skipped in shadow (raced at kind level); the guard then "
-        "rolls domains back"
-    ),
+    reason="5 s in shadow compares no container call: shadows give way to the next write",
 )
 
 
@@ -120,8 +118,9 @@ class TestLoadFast:
         assert len(propagation.api_s) == FAST.flips
         assert propagation.max_ms < 1000
 
-    @KNOWN_DIVERGENCES
-    @pytest.mark.parametrize("mode", ["shadow", "live"])
+    @pytest.mark.parametrize(
+        "mode", [pytest.param("shadow", marks=SHORT_SHADOW_MISSES_CONTAINERS), "live"]
+    )
     def test_every_domain_compared_on_the_right_paths_and_agreeing(
         self, fast: Any, mode: str
     ) -> None:
@@ -146,7 +145,6 @@ class TestLoadFull:
     def test_flag_flip_reaches_the_other_process_within_1_s(self, full: Any) -> None:
         assert full[0].max_ms < 1000
 
-    @KNOWN_DIVERGENCES
     @pytest.mark.parametrize("mode", ["shadow", "live"])
     def test_every_domain_compared_on_the_right_paths_and_agreeing(
         self, full: Any, mode: str

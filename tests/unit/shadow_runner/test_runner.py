@@ -12,6 +12,7 @@ import pytest
 from routing import Operation, OperationRegistry, PersistenceRouter
 from routing.shadow_runner import RunnerConfig, ShadowRunner
 from shadow.engine import DivergenceError
+from shadow.normalise import normalise
 from tests.unit.shadow_runner.fakes import Async, Engine, Flags, Legacy, Player, Store
 
 pytestmark = pytest.mark.unit
@@ -58,7 +59,9 @@ class TestReads:
         assert await router.get_player_by_id("p1") == Player("p1", 100)
         await router.runner.drain()  # type: ignore[attr-defined]
         [seen] = engine.seen
-        assert seen.primary.path == "legacy" and seen.primary.value == Player("p1", 100)
+        # The engine sees the primary's value as plain data, frozen before the caller got it.
+        assert seen.primary.path == "legacy"
+        assert seen.primary.value == normalise(Player("p1", 100))
         assert seen.shadow.path == "async" and isinstance(seen.shadow.error, RuntimeError)
 
     async def test_a_slow_shadow_times_out_without_delaying_the_caller(self, build: Build) -> None:
