@@ -168,6 +168,18 @@ def _probed(done: Done, probe: Probe | None) -> Done:
 # --- the async path ------------------------------------------------------------------------
 
 
+async def _lock_then_capture_async(unit: AsyncUnit, capture: Capture) -> Captured:
+    """Lock the rows first, then read them in a second statement.
+
+    Under READ COMMITTED one statement reads with the snapshot it started with: if it waited
+    on a row lock, a child row inserted by the writer it waited for (another item in the
+    container) is missing from what it read, though the write that follows sees it. The
+    second statement, with the locks held, reads the state the write will apply to.
+    """
+    await _fetch_async(unit, capture, locking=True)
+    return await _fetch_async(unit, capture, locking=False)
+
+
 async def _fetch_async(unit: AsyncUnit, capture: Capture, locking: bool) -> Captured:
     sql = capture.locking_sql if locking else capture.plain_sql
 
@@ -205,7 +217,7 @@ async def _primary_in_unit_async(
     pre = None
     if capture is not None:
         try:
-            pre = await _fetch_async(unit, capture, locking=True)
+            pre = await _lock_then_capture_async(unit, capture)
         except Exception:
             await unit.rollback()
             capture = None
@@ -284,6 +296,12 @@ async def _write_and_read_back(
 # --- the legacy path -----------------------------------------------------------------------
 
 
+def _lock_then_capture_legacy(unit: SyncUnit, capture: Capture) -> Captured:
+    """Lock the rows, then read them in a second statement (see ``_lock_then_capture_async``)."""
+    _fetch_legacy(unit, capture, locking=True)
+    return _fetch_legacy(unit, capture, locking=False)
+
+
 def _fetch_legacy(unit: SyncUnit, capture: Capture, locking: bool) -> Captured:
     sql = capture.locking_sql if locking else capture.plain_sql
     row = unit.run(lambda session: session.one(sql, capture.params))
@@ -312,7 +330,7 @@ def _primary_in_unit_legacy(
     pre = None
     if capture is not None:
         try:
-            pre = _fetch_legacy(unit, capture, locking=True)
+            pre = _lock_then_capture_legacy(unit, capture)
         except Exception:
             unit.rollback()
             capture = None
