@@ -31,15 +31,14 @@ FULL = LoadPlan(players=200, seconds=60.0, tally=20, warmup_s=15.0, flips=8)
 # In 5 s at 50 players the shadow slots are taken by the busier domains, and each container
 # write's shadow gives way to the next write of the same container in the loot flow, so the
 # short run compares no container call in shadow. The 60 s run does.
-# Known, not yet fixed: at 200 players a few comparisons in a 60 s run still diverge. One is
-# add_item_to_container in live when another player's item came and went in the same
-# container between the primary's capture and the shadow's restore (the shadow's restored
-# contents lack that item); another is an occasional shadow_timeout when both cores are
-# saturated. A false divergence can then make the guard roll the domain back. Not strict:
-# most runs are clean, and the figures are reported.
+# Known, not yet settled: when both cores are saturated a shadow can pass its 2 s timeout,
+# which is recorded as a shadow_timeout divergence and, in live, counts toward the guard's
+# divergence rate (so the guard may roll the domain back). Until the policy for timeouts under
+# saturation is decided, this check reports instead of failing; the false divergence it used
+# to find (a container's contents read before a concurrent writer's row appeared) is fixed.
 KNOWN_LOAD_DIVERGENCES = pytest.mark.xfail(
     strict=False,
-    reason="rare false divergences under 200-player load: container restore race, timeouts",
+    reason="a shadow_timeout under saturation can be recorded and trip the guard",
 )
 SHORT_SHADOW_MISSES_CONTAINERS = pytest.mark.xfail(
     strict=True,
