@@ -15,8 +15,10 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from persistence.errors import NotFoundError, ValidationError
-from shadow.observation import SHADOW_TIMEOUT, Observation, Result
+from shadow.observation import SHADOW_ERROR, SHADOW_TIMEOUT, Observation, Result
 from shadow.rollup import BUCKETS_MS, percentile
+
+SHADOW_FAULTS = frozenset({SHADOW_TIMEOUT, SHADOW_ERROR})
 
 __all__ = ["PATHS", "Figures", "SlidingWindow", "is_fault"]
 
@@ -88,11 +90,15 @@ class SlidingWindow:
     def add_result(self, result: Result) -> None:
         """Count one shadowed call (the engine's listener)."""
         compared = result.kind != SHADOW_TIMEOUT
+        # A shadow that timed out or failed is the shadow path's fault, counted as its error
+        # below; it says nothing about whether the two paths agree, so it is no divergence.
+        # (In live the shadow is legacy: its slowness must not roll the async path back.)
+        disagreed = result.mismatched and result.kind not in SHADOW_FAULTS
         with self._lock:
             second = self._second(result.domain, result.mode)
             second.calls += 1
             second.comparisons += compared
-            second.divergences += result.mismatched
+            second.divergences += disagreed
             _observe(second, result.primary, timed_out=False)
             _observe(second, result.shadow, timed_out=not compared)
 

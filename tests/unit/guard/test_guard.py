@@ -74,6 +74,24 @@ class TestWindow:
         window.add_result(timed_out)
         figures = window.figures("room", "shadow", 60)
         assert (figures.comparisons, figures.errors["async"]) == (0, 1)
+        assert figures.divergences == 0
+
+    def test_a_slow_legacy_shadow_in_live_is_no_divergence(self) -> None:
+        from shadow.compare import timeout_comparison
+        from shadow.observation import Observation, Result
+
+        window = SlidingWindow(60, Clock())
+        for _ in range(60):
+            window.add_result(result("room", "live"))
+        slow_legacy = Result(
+            "room", "get_room_by_id", "live",
+            Observation("async", None, None, 0.001), Observation("legacy", None, None, 2.0),
+            timeout_comparison(),
+        )  # fmt: skip
+        window.add_result(slow_legacy)
+        figures = window.figures("room", "live", 60)
+        assert (figures.divergences, figures.errors["async"], figures.errors["legacy"]) == (0, 0, 1)
+        assert breach("live", figures, LIMITS) is None
 
     def test_refusals_are_not_faults(self) -> None:
         assert not is_fault(None) and not is_fault(ValidationError("no"))
