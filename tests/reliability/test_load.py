@@ -31,15 +31,6 @@ FULL = LoadPlan(players=200, seconds=60.0, tally=20, warmup_s=15.0, flips=8)
 # In 5 s at 50 players the shadow slots are taken by the busier domains, and each container
 # write's shadow gives way to the next write of the same container in the loot flow, so the
 # short run compares no container call in shadow. The 60 s run does.
-# Known, not yet settled: when both cores are saturated a shadow can pass its 2 s timeout,
-# which is recorded as a shadow_timeout divergence and, in live, counts toward the guard's
-# divergence rate (so the guard may roll the domain back). Until the policy for timeouts under
-# saturation is decided, this check reports instead of failing; the false divergence it used
-# to find (a container's contents read before a concurrent writer's row appeared) is fixed.
-KNOWN_LOAD_DIVERGENCES = pytest.mark.xfail(
-    strict=False,
-    reason="a shadow_timeout under saturation can be recorded and trip the guard",
-)
 SHORT_SHADOW_MISSES_CONTAINERS = pytest.mark.xfail(
     strict=True,
     reason="5 s in shadow compares no container call: shadows give way to the next write",
@@ -132,13 +123,12 @@ class TestLoadFast:
         run = fast[1][mode]
         assert [p for p in problems(run, "comparisons") if "outcome match" in p] == []
 
-    @KNOWN_LOAD_DIVERGENCES
     @pytest.mark.parametrize(
         "mode", [pytest.param("shadow", marks=SHORT_SHADOW_MISSES_CONTAINERS), "live"]
     )
     def test_every_domain_compared_agreeing_and_kept_in_mode(self, fast: Any, mode: str) -> None:
         run = fast[1][mode]
-        assert problems(run, "comparisons", "divergences", "flags") == []
+        assert problems(run, "comparisons", "divergences", "flags", "timeouts") == []
 
 
 @pytest.mark.slow
@@ -164,10 +154,9 @@ class TestLoadFull:
         assert [p for p in problems(run, "comparisons") if "outcome match" in p] == []
         assert problems(run, "comparisons: none") == []
 
-    @KNOWN_LOAD_DIVERGENCES
     @pytest.mark.parametrize("mode", ["shadow", "live"])
     def test_zero_divergences_and_kept_in_mode(self, full: Any, mode: str) -> None:
-        assert problems(full[1][mode], "comparisons", "divergences", "flags") == []
+        assert problems(full[1][mode], "comparisons", "divergences", "flags", "timeouts") == []
 
 
 class TestTallyCatches:
