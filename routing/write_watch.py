@@ -15,7 +15,8 @@ Only writes made through this process's runner are seen; the limit is documented
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 __all__ = ["ANY_KEY", "Mark", "Watched", "WriteWatch", "watched_by"]
@@ -27,22 +28,44 @@ ANY_KEY = "*"
 Watched = tuple[tuple[str, str | None], ...]
 
 
+#: How long a write's end is remembered; a read that lasts longer is taken as raced.
+HORIZON_S = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class Mark:
-    """The write counters of what a read depends on, when it started."""
+    """Where the write sequence stood when a read started, and whether a write was running."""
 
     watched: Watched
-    versions: tuple[int, ...]
+    seq: int
+    started: float
     busy: bool
 
 
 class WriteWatch:
-    """Counters of writes in flight and writes ended, per entity and per kind; thread-safe."""
+    """Writes in flight and the last write ended, per entity and per kind; thread-safe.
 
-    def __init__(self) -> None:
+    Every write that ends takes the next number of one sequence; a read is quiet if nothing
+    it depends on ended with a number above the one it started with. Entities come and go
+    (items are made and destroyed all day), so what is remembered is bounded: an entity is
+    forgotten once no write of it is in flight and its last one ended ``horizon_s`` ago, and
+    a read older than that is never taken as quiet.
+    """
+
+    def __init__(
+        self, horizon_s: float = HORIZON_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._lock = threading.Lock()
         self._in_flight: dict[tuple[str, str | None], int] = {}
-        self._ended: dict[tuple[str, str | None], int] = {}
+        self._ended: dict[tuple[str, str | None], tuple[int, float]] = {}
+        self._seq = 0
+        self._horizon_s = horizon_s
+        self._clock = clock
+        self._pruned_at = clock()
+
+    def __len__(self) -> int:
+        """How many entities and kinds are remembered."""
+        return len(self._in_flight.keys() | self._ended.keys())
 
     def begin(self, touched: Iterable[tuple[str, str | None]]) -> None:
         """A write of these entities (and so of their kinds) is starting."""
@@ -52,10 +75,18 @@ class WriteWatch:
 
     def end(self, touched: Iterable[tuple[str, str | None]]) -> None:
         """That write has committed (or failed)."""
+        now = self._clock()
         with self._lock:
+            self._seq += 1
             for name in _with_kinds(touched):
-                self._in_flight[name] -= 1
-                self._ended[name] = self._ended.get(name, 0) + 1
+                left = self._in_flight[name] - 1
+                if left:
+                    self._in_flight[name] = left
+                else:
+                    del self._in_flight[name]
+                self._ended[name] = (self._seq, now)
+            if now - self._pruned_at >= self._horizon_s:
+                self._prune(now)
 
     def busy(self, entities: Iterable[tuple[str, str | None]]) -> bool:
         """Whether a write of any of these entities is in flight now."""
@@ -63,21 +94,28 @@ class WriteWatch:
             return any(self._in_flight.get(e, 0) for e in entities if e[1] is not None)
 
     def mark(self, watched: Watched) -> Mark:
-        """The counters a read starts with."""
+        """Where things stand as a read starts."""
+        now = self._clock()
         with self._lock:
-            versions = tuple(self._ended.get(name, 0) for name in watched)
             busy = any(self._in_flight.get(name, 0) for name in watched)
-        return Mark(watched, versions, busy)
+            return Mark(watched, self._seq, now, busy)
 
     def quiet(self, mark: Mark) -> bool:
         """Whether no write of what the read depends on could have landed during it."""
-        if mark.busy:
+        if mark.busy or self._clock() - mark.started >= self._horizon_s:
             return False
         with self._lock:
             if any(self._in_flight.get(name, 0) for name in mark.watched):
                 return False
-            now = tuple(self._ended.get(name, 0) for name in mark.watched)
-        return now == mark.versions
+            return all(self._ended.get(name, _NEVER)[0] <= mark.seq for name in mark.watched)
+
+    def _prune(self, now: float) -> None:
+        cutoff = now - self._horizon_s
+        self._ended = {name: end for name, end in self._ended.items() if end[1] >= cutoff}
+        self._pruned_at = now
+
+
+_NEVER = (0, 0.0)
 
 
 def _with_kinds(touched: Iterable[tuple[str, str | None]]) -> set[tuple[str, str | None]]:
