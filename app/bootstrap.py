@@ -118,8 +118,7 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
         stack.push_async_callback(router.close)
         # -- shadow runner: shadow and live run both paths and compare them --
         runner = make_shadow_runner(settings, router, shadow)
-        for mode in ("shadow", "live"):
-            router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))
+        runner.install(router)
         stack.push_async_callback(runner.drain)
         # -- end shadow runner --
         # -- guarded rollout: the guard rolls a misbehaving domain back (app/guard.py) --

@@ -307,10 +307,6 @@ def attach_guard(
         default=default,
     )  # fmt: skip
     engine.add_listener(guard.on_result)
-    tables = router._paths  # the strategies in place now; use_dispatch is the public way in
-    router.use_dispatch(
-        "async",
-        guard.wrap_async(tables.dispatch["async"]),
-        sync=guard.wrap_async_sync(tables.sync_dispatch["async"]),
-    )
+    serve, serve_sync = router.strategies("async")
+    router.use_dispatch("async", guard.wrap_async(serve), sync=guard.wrap_async_sync(serve_sync))
     return guard

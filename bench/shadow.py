@@ -78,8 +78,7 @@ class Paths:
         runner = ShadowRunner.for_router(
             router, self.shadow.engine, shadow_writes(), RunnerConfig()
         )
-        for mode in ("shadow", "live"):
-            router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))
+        runner.install(router)
         self.runners.append(runner)
         return router
 

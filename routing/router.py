@@ -125,6 +125,10 @@ class PersistenceRouter:
         if sync is not None:
             self._paths.sync_dispatch[mode] = sync
 
+    def strategies(self, mode: Mode) -> tuple[Dispatch, SyncDispatch]:
+        """The strategies serving ``mode`` now (async, sync), e.g. to wrap them."""
+        return self._paths.dispatch[mode], self._paths.sync_dispatch[mode]
+
     def transaction(self) -> Any:
         """Not routed: raises ``TransactionNotRoutedError`` (see the module docstring)."""
         raise TransactionNotRoutedError()

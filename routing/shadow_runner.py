@@ -3,8 +3,9 @@
 In ``shadow`` mode the legacy path is the primary (it answers) and the async path the shadow;
 in ``live`` mode the other way round. The caller always gets the primary's value, or its
 exception; nothing of the shadow (its exceptions, its slowness, its events, its writes)
-reaches the caller or the database. The runner plugs into the router with
-``router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))``.
+reaches the caller or the database. ``runner.install(router)`` plugs it in: it serves
+``shadow`` and ``live``, and wraps ``legacy`` and ``async`` so that their writes are heard
+(``routing.shadow_watch``).
 
 Reads
     Both paths start at once; the shadow in a fresh context (so it can never join a unit of
@@ -13,9 +14,9 @@ Reads
     ``shadow_timeout_s`` from its start, and hands both observations to the shadow engine.
     The two reads are not one snapshot, so a read is compared only if no write of what it
     read (the entity, or for lists the whole kind) was in flight or ended while either side
-    ran; otherwise it is a counted skip, ``raced`` (``routing.write_watch``). Only writes
-    served by this runner are seen: a write from another process, or from a domain still in
-    ``legacy``, that lands between the two reads can show up as a divergence.
+    ran; otherwise it is a counted skip, ``raced`` (``routing.write_watch``). Every write this
+    process routes is seen, whatever its domain's mode (``routing.shadow_watch``); a write
+    from another process that lands between the two reads can show up as a divergence.
 
 Writes: applied exactly once, compared without false divergences, nobody waits on the shadow
     1. The primary runs in a unit of work of its own path. Its first statement captures the
@@ -126,6 +127,7 @@ from routing.shadow_support import (
     ready,
 )
 from routing.shadow_sync import SyncServing
+from routing.shadow_watch import WatchedWrites
 from routing.write_watch import WriteWatch
 
 __all__ = ["Engine", "RunnerConfig", "ShadowRunner"]
@@ -147,7 +149,7 @@ class WriteCall:
     touched: list[tuple[str, str | None]]
 
 
-class ShadowRunner(SyncServing):
+class ShadowRunner(SyncServing, WatchedWrites):
     """Runs both paths of each call in ``shadow`` and ``live`` mode; see the module docstring."""
 
     def __init__(
@@ -197,6 +199,18 @@ class ShadowRunner(SyncServing):
             writes=writes,
             config=config,
         )
+
+    def install(self, router: Any) -> None:
+        """Serve ``shadow`` and ``live`` on ``router``, and hear the writes of the other modes.
+
+        ``legacy`` and ``async`` keep the strategies in place, wrapped so that their writes
+        reach the write watch (``routing.shadow_watch``).
+        """
+        for mode in ("shadow", "live"):
+            router.use_dispatch(mode, self.dispatch(mode), sync=self.sync_dispatch(mode))
+        for mode in ("legacy", "async"):
+            serve, serve_sync = router.strategies(mode)
+            router.use_dispatch(mode, self.watching(serve), sync=self.watching_sync(serve_sync))
 
     @property
     def compared(self) -> int:

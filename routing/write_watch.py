@@ -2,14 +2,15 @@
 
 A shadowed read runs on both paths at once, but not in one snapshot: a write that commits
 between the primary's read and the shadow's makes them differ with neither being wrong. So
-every write the runner serves is announced here, per entity (``player:<id>``) and per kind
+every write routed is announced here, per entity (``player:<id>``) and per kind
 (``player``): ``begin`` before it starts, ``end`` after it commits. A read takes a
 :meth:`WriteWatch.mark` when it starts and asks :meth:`WriteWatch.quiet` before it is
 compared: if a write of what it read was in flight at either end, or ended in between, the
 comparison is dropped (a counted skip), never recorded as a divergence.
 
-Only writes made through this process's runner are seen; the limit is documented in
-``routing.shadow_runner``.
+Every write this process routes is announced, whatever its domain's mode (the runner serves
+``shadow`` and ``live``; ``routing.shadow_watch`` wraps ``legacy`` and ``async``). Writes from
+another process are not seen; the limit is documented in ``routing.shadow_runner``.
 """
 
 from __future__ import annotations

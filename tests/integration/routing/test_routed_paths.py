@@ -101,7 +101,16 @@ class TestSurface:
     ) -> None:
         lifecycle = {"start", "close", "transaction", "database", "repos", "event_bus"}
         layer_methods = {n for n in dir(async_layer) if not n.startswith("_")} - lifecycle
-        own = {"close", "for_service", "registry", "service", "sync", "transaction", "use_dispatch"}
+        own = {
+            "close",
+            "for_service",
+            "registry",
+            "service",
+            "strategies",
+            "sync",
+            "transaction",
+            "use_dispatch",
+        }
         router_methods = {n for n in dir(router) if not n.startswith("_")} - own
         assert router_methods == layer_methods
 

@@ -140,8 +140,7 @@ async def divergent_router(
             write_hold_ms=write_hold_ms,
         )
         runner = ShadowRunner.for_router(router, system.shadow.engine, shadow_writes(), config)
-        for mode in ("shadow", "live"):
-            router.use_dispatch(mode, runner.dispatch(mode), sync=runner.sync_dispatch(mode))
+        runner.install(router)
         router.runner = runner  # type: ignore[attr-defined]
         built.append(router)
         return router

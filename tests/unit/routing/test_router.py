@@ -252,7 +252,16 @@ class TestSurface:
     """The router has exactly the async API of the path it stands in for."""
 
     async def test_operation_methods_are_the_registry(self, router: PersistenceRouter) -> None:
-        own = {"close", "for_service", "registry", "service", "sync", "transaction", "use_dispatch"}
+        own = {
+            "close",
+            "for_service",
+            "registry",
+            "service",
+            "strategies",
+            "sync",
+            "transaction",
+            "use_dispatch",
+        }
         public = {name for name in dir(router) if not name.startswith("_")}
         assert public - own == widget_registry().names()
 
@@ -348,3 +357,20 @@ class TestClose:
             await router.close()
             assert executor.submit(lambda: 1).result() == 1
         assert store.threads == ["given_0"]
+
+    async def test_strategies_in_place_can_be_wrapped(
+        self, router: PersistenceRouter, flags: FixedFlags, store: Store
+    ) -> None:
+        serve, serve_sync = router.strategies("legacy")
+        calls: list[str] = []
+
+        async def counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            calls.append(route.operation.name)
+            return await serve(route, args, kwargs)
+
+        router.use_dispatch("legacy", counted, sync=serve_sync)
+        flags.modes["widget"] = "legacy"
+        assert await router.get_widget_by_id("w1") is store.rows["w1"]
+        assert router.strategies("legacy") == (counted, serve_sync)
+        assert calls == ["get_widget_by_id"]
+        assert store.served == [("legacy", "get_widget")]
