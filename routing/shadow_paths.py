@@ -47,8 +47,11 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-#: SQLSTATEs that mean "someone else holds these rows": lock not available, deadlock.
-LOCKED = frozenset({"55P03", "40P01"})
+#: SQLSTATEs that mean "someone else holds these rows": lock not available, deadlock, or
+#: (in the shadow's REPEATABLE READ snapshot) rows another writer changed since it began.
+LOCKED = frozenset({"55P03", "40P01", "40001"})
+#: The shadow's first statement: one snapshot for its restore, its write and its read-back.
+SNAPSHOT = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
 #: The SQLSTATE of a statement cancelled by ``statement_timeout``.
 CANCELLED = "57014"
 RETRY_DELAYS_S = (0.001, 0.003, 0.008, 0.02, 0.05)
@@ -401,8 +404,15 @@ class Limits:
 
 
 def _opening(pre: Captured | None, limits: Limits) -> str:
-    """The shadow's first round trip: its limits, then the primary's starting rows."""
-    hold = f"SET LOCAL statement_timeout = '{max(1, int(limits.hold_ms))}ms'"
+    """The shadow's first round trip: its snapshot and limits, then the primary's starting rows.
+
+    Under READ COMMITTED each statement would read with a snapshot of its own: a writer that
+    committed between the restore's ``DELETE`` and the read-back (waited for, within the
+    ``lock_timeout``) would leave a row the restore never saw in what the shadow reads back.
+    REPEATABLE READ gives the whole shadow one snapshot; a row changed after it is a
+    serialization failure, retried like a lock.
+    """
+    hold = f"{SNAPSHOT};\nSET LOCAL statement_timeout = '{max(1, int(limits.hold_ms))}ms'"
     if pre:
         return f"{hold};\n{restore_script(pre, limits.lock_timeout_ms)}"
     return f"{hold};\n{lock_timeout_script(limits.lock_timeout_ms)}"

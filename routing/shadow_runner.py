@@ -27,7 +27,9 @@ Writes: applied exactly once, compared without false divergences, nobody waits o
        column, not only what the model shows) and the unit's events; then commit, which
        publishes the events once. The caller is answered.
     2. In the background, the shadow path opens a unit of work that is ALWAYS rolled back.
-       It sets ``lock_timeout`` to 1 ms (it never waits on a lock, so it never queues ahead
+       It reads from one REPEATABLE READ snapshot (a writer that commits while the shadow
+       runs is a serialization failure, retried like a lock, never a row the restore did not
+       see), sets ``lock_timeout`` to 1 ms (it never waits on a lock, so it never queues ahead
        of a primary) and ``statement_timeout``, restores the captured rows (the primary's
        starting state, so a non-idempotent write such as damage is compared like for like
        even if other writes committed since), applies its write, reads the rows back, takes
