@@ -16,6 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from app.database import resolve_database_url
 from app.guard import attach_guard  # guarded rollout
+from app.heap import HeapTrimmer
 from app.operations import DOMAINS, build_registry
 from app.settings import Settings
 from flags.model import FlagProvider
@@ -129,6 +130,9 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             guard.start()
             stack.push_async_callback(guard.stop)
         # -- end guarded rollout --
+        trimmer = HeapTrimmer(settings.heap_trim_interval_s)
+        trimmer.start()
+        stack.push_async_callback(trimmer.stop)
         sync = router.sync
         previous = installed_persistence()
         set_persistence(sync)

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     guard_fast_window_s: float = Field(default=2.0, gt=0, le=60)
     guard_interval_s: float = Field(default=1.0, gt=0, le=60)
     guard_overrides: str = ""  # JSON: {"health": {"max_error_rate": 0.1}}
+    # Freed heap memory given back to the system this often (app/heap.py); 0 turns it off.
+    heap_trim_interval_s: float = Field(default=5.0, ge=0, le=3600)
     # Readiness (app/readiness.py): what a domain needs before its next step.
     readiness_min_minutes: float = Field(default=30.0, ge=0)
     readiness_min_comparisons: int = Field(default=1000, ge=0)
