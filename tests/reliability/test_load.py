@@ -31,13 +31,6 @@ FULL = LoadPlan(players=200, seconds=60.0, tally=20, warmup_s=15.0, flips=8)
 # In 5 s at 50 players the shadow slots are taken by the busier domains, and each container
 # write's shadow gives way to the next write of the same container in the loot flow, so the
 # short run compares no container call in shadow. The 60 s run does.
-# Known, not yet found: some 200-player runs (3 of the last 8 here) still record one
-# divergence in live, and the guard then rolls that domain back. Until it is found this
-# check reports instead of failing; the 50-player check above stays strict.
-RARE_LIVE_DIVERGENCE = pytest.mark.xfail(
-    strict=False,
-    reason="some runs at 200 players record one divergence in live (cause not yet found)",
-)
 SHORT_SHADOW_MISSES_CONTAINERS = pytest.mark.xfail(
     strict=True,
     reason="5 s in shadow compares no container call: shadows give way to the next write",
@@ -161,7 +154,6 @@ class TestLoadFull:
         assert [p for p in problems(run, "comparisons") if "outcome match" in p] == []
         assert problems(run, "comparisons: none") == []
 
-    @RARE_LIVE_DIVERGENCE
     @pytest.mark.parametrize("mode", ["shadow", "live"])
     def test_zero_divergences_and_kept_in_mode(self, full: Any, mode: str) -> None:
         assert problems(full[1][mode], "comparisons", "divergences", "flags", "timeouts") == []
