@@ -21,7 +21,6 @@ when the database is back; ``mode_for`` never does I/O and never raises.
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 import json
@@ -34,9 +33,9 @@ import asyncpg
 import structlog
 
 from flags.current import CurrentFlags
+from flags.listen import ChannelFollower
 from flags.model import SAFE_MODE, FlagChange, FlagProvider, FlagSourceUnavailable, FlagState, Mode
-from flags.outage import OutageLog
-from flags.postgres import INSERT_AUDIT, SELECT_AUDIT, UNREACHABLE, _change, _wait
+from flags.postgres import INSERT_AUDIT, SELECT_AUDIT, UNREACHABLE, change_from_row
 from flags.transitions import RANK, check_transition
 from flags.validation import check_change, check_domain, check_mode, check_text
 
@@ -87,20 +86,22 @@ class OverriddenFlags:
         self.name = inner.name  # overrides are a layer, not a source of flags
         self._url = database_url
         self._domains = CurrentFlags(domains, "overrides").domains
-        self._outage = OutageLog("overrides")
-        self._reload_interval, self._max_backoff, self._timeout = (
-            reload_interval,
-            max_backoff,
-            timeout,
-        )
-        self._backoff = 0.1
+        self._timeout = timeout
         self._overrides: dict[str, Override] = {}
         self._caps: dict[str, tuple[int, Mode]] = {}
         self._writing: dict[str, Override] = {}  # being written now: kept across reloads
         self._unwritten: dict[str, Override] = {}  # failed to write: written on reconnect
-        self._wake = asyncio.Event()
-        self._attempted = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._follower = ChannelFollower(
+            database_url,
+            channel=CHANNEL,
+            application_name=LISTENER,
+            provider="overrides",
+            load=self._load,
+            apply=self._apply_rows,
+            reload_interval=reload_interval,
+            max_backoff=max_backoff,
+            timeout=timeout,
+        )
 
     def mode_for(self, domain: str, key: str | None, service: str | None) -> Mode:
         """The provider's mode for this call, lowered to the domain's cap if it has one."""
@@ -132,17 +133,11 @@ class OverriddenFlags:
     async def start(self) -> None:
         """Start the wrapped provider, load the overrides and follow them."""
         await self.inner.start()
-        if self._task is None:
-            self._task = asyncio.create_task(self._follow(), name="flags.overrides.follow")
-        await _wait(self._attempted, self._timeout + 1)
+        await self._follower.start()
 
     async def close(self) -> None:
         """Stop following overrides and close the wrapped provider."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._follower.close()
         await self.inner.close()
 
     async def set(
@@ -235,7 +230,7 @@ class OverriddenFlags:
                 rows = await conn.fetch(SELECT_OVERRIDE_AUDIT, domain, limit)
         except FlagSourceUnavailable:
             return changes
-        merged = [*changes, *(_change(row) for row in rows)]
+        merged = [*changes, *(change_from_row(row) for row in rows)]
         merged.sort(key=lambda c: c.changed_at, reverse=True)
         return merged[:limit]
 
@@ -277,44 +272,16 @@ class OverriddenFlags:
         remaining.pop(override.domain, None)
         self._apply(remaining)
 
-    async def _follow(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except Exception as exc:  # never let the follower die: log once, retry
-                self._outage.unavailable(exc)
-            self._attempted.set()
-            await asyncio.sleep(self._backoff)
-            self._backoff = min(self._backoff * 2, self._max_backoff)
-
-    async def _listen(self) -> None:
-        conn = await asyncpg.connect(
-            self._url, timeout=self._timeout, server_settings={"application_name": LISTENER}
-        )
-        try:
-            conn.add_termination_listener(lambda _conn: self._wake.set())
-            await conn.add_listener(CHANNEL, self._on_notify)
-            self._backoff = 0.1
-            while True:
-                await self._reload(conn)
-                await _wait(self._wake, self._reload_interval)
-        finally:
-            conn.terminate()
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
-        self._wake.set()
-
-    async def _reload(self, conn: asyncpg.Connection) -> None:
-        self._wake.clear()
+    async def _load(self, conn: asyncpg.Connection) -> builtins.list[asyncpg.Record]:
         for domain, unwritten in list(self._unwritten.items()):
             await conn.execute(
                 UPSERT_OVERRIDE, domain, unwritten.mode, unwritten.reason, unwritten.actor,
                 json.dumps(unwritten.extra), unwritten.created_at,
             )  # fmt: skip
             self._unwritten.pop(domain, None)
-        rows = await conn.fetch(SELECT_OVERRIDES, list(self._domains), timeout=self._timeout)
-        self._outage.recovered()
-        self._attempted.set()
+        return await conn.fetch(SELECT_OVERRIDES, list(self._domains), timeout=self._timeout)
+
+    def _apply_rows(self, rows: builtins.list[asyncpg.Record]) -> None:
         loaded = {row["domain"]: _override(row) for row in rows}
         loaded.update(self._writing)
         if loaded.keys() != self._overrides.keys() or any(

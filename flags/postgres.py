@@ -10,7 +10,6 @@ database is unreachable every domain keeps its last known good flag (``legacy`` 
 
 from __future__ import annotations
 
-import asyncio
 import builtins
 import contextlib
 import json
@@ -20,8 +19,8 @@ from typing import Any
 import asyncpg
 
 from flags.current import CurrentFlags
+from flags.listen import ChannelFollower
 from flags.model import MODES, FlagChange, FlagError, FlagSourceUnavailable, FlagState, Mode
-from flags.outage import OutageLog
 from flags.transitions import check_transition
 from flags.validation import check_change, check_domain
 
@@ -73,19 +72,23 @@ class PostgresFlagStore:
     ) -> None:
         self._url = database_url
         self._flags = CurrentFlags(domains, self.name)
-        self._outage = OutageLog(self.name)
-        self._reload_interval = reload_interval
-        self._max_backoff = max_backoff
         self._timeout = timeout
-        self._backoff = 0.1
-        self._wake = asyncio.Event()
-        self._attempted = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._follower = ChannelFollower(
+            database_url,
+            channel=CHANNEL,
+            application_name=LISTENER,
+            provider=self.name,
+            load=self._load,
+            apply=self._apply_rows,
+            reload_interval=reload_interval,
+            max_backoff=max_backoff,
+            timeout=timeout,
+        )
 
     @property
     def available(self) -> bool:
         """False while the listening connection is down."""
-        return not self._outage.down
+        return self._follower.available
 
     def mode_for(self, domain: str, key: str | None, service: str | None) -> Mode:
         """The mode for one call; in memory, never raises."""
@@ -93,17 +96,11 @@ class PostgresFlagStore:
 
     async def start(self) -> None:
         """Load the flags (or note that the database is down) and begin following changes."""
-        if self._task is None:
-            self._task = asyncio.create_task(self._follow(), name="flags.postgres.follow")
-        await _wait(self._attempted, self._timeout + 1)
+        await self._follower.start()
 
     async def close(self) -> None:
         """Stop following changes and close the listening connection."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._follower.close()
 
     async def set(
         self,
@@ -156,40 +153,12 @@ class PostgresFlagStore:
             raise FlagError(f"limit must be a positive integer, got {limit!r}")
         async with self._connection() as conn:
             rows = await conn.fetch(SELECT_AUDIT, domain, limit, timeout=self._timeout)
-        return [_change(row) for row in rows]
+        return [change_from_row(row) for row in rows]
 
-    async def _follow(self) -> None:
-        while True:
-            try:
-                await self._listen()
-            except Exception as exc:  # never let the follower die: log once, retry
-                self._outage.unavailable(exc)
-            self._attempted.set()
-            await asyncio.sleep(self._backoff)
-            self._backoff = min(self._backoff * 2, self._max_backoff)
+    async def _load(self, conn: asyncpg.Connection) -> builtins.list[asyncpg.Record]:
+        return await conn.fetch(SELECT_FLAGS, list(self._flags.domains), timeout=self._timeout)
 
-    async def _listen(self) -> None:
-        conn = await asyncpg.connect(
-            self._url, timeout=self._timeout, server_settings={"application_name": LISTENER}
-        )
-        try:
-            conn.add_termination_listener(lambda _conn: self._wake.set())
-            await conn.add_listener(CHANNEL, self._on_notify)
-            self._backoff = 0.1
-            while True:
-                await self._reload(conn)
-                await _wait(self._wake, self._reload_interval)
-        finally:
-            conn.terminate()
-
-    def _on_notify(self, _conn: object, _pid: int, _channel: str, _payload: object) -> None:
-        self._wake.set()
-
-    async def _reload(self, conn: asyncpg.Connection) -> None:
-        self._wake.clear()
-        rows = await conn.fetch(SELECT_FLAGS, list(self._flags.domains), timeout=self._timeout)
-        self._outage.recovered()
-        self._attempted.set()
+    def _apply_rows(self, rows: builtins.list[asyncpg.Record]) -> None:
         states = {domain: FlagState(domain) for domain in self._flags.domains}
         for row in rows:
             if row["mode"] in MODES:
@@ -213,13 +182,6 @@ class PostgresFlagStore:
             raise FlagSourceUnavailable(f"flag database failed: {exc}") from exc
         finally:
             await _close(conn, self._timeout)
-
-
-async def _wait(event: asyncio.Event, seconds: float) -> None:
-    """Wait for ``event`` at most ``seconds``; unlike 3.11's wait_for, never eats a cancel."""
-    with contextlib.suppress(TimeoutError):
-        async with asyncio.timeout(seconds):
-            await event.wait()
 
 
 async def _close(conn: asyncpg.Connection, seconds: float) -> None:
@@ -274,7 +236,8 @@ def _state(row: asyncpg.Record) -> FlagState:
     )
 
 
-def _change(row: asyncpg.Record) -> FlagChange:
+def change_from_row(row: asyncpg.Record) -> FlagChange:
+    """One ``flag_audit`` row, as read by ``SELECT_AUDIT``."""
     services = row["services"]
     return FlagChange(
         id=row["id"],

@@ -10,7 +10,7 @@ import asyncio
 import secrets
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,6 +21,7 @@ from structlog.testing import capture_logs
 
 from flags.model import FlagError, FlagProvider, FlagSourceUnavailable
 from flags.postgres import LISTENER, PostgresFlagStore
+from tests.integration.flags.conftest import eventually
 from tests.integration.flags.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -41,16 +42,6 @@ async def store(database_url: str, domains: list[str]) -> AsyncIterator[Postgres
     await flags.start()
     yield flags
     await flags.close()
-
-
-async def eventually(check: Callable[[], bool], within: float) -> float:
-    """Seconds until ``check()`` held; fails the test after ``within`` seconds."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > within:
-            pytest.fail(f"condition not met within {within} s")
-        await asyncio.sleep(0.01)
-    return time.monotonic() - started
 
 
 async def rows(database_url: str, domains: list[str]) -> tuple[list[Any], list[Any]]:
