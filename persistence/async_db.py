@@ -429,7 +429,38 @@ class AsyncUnitOfWork:
         finally:
             self._tx = None
             if conn is not None:
-                await self._pool.release(conn)
+                await _give_back(self._pool, conn)
+
+
+async def _give_back(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Roll ``conn`` back if it is still in a transaction, then release it to ``pool``.
+
+    A unit of work cancelled mid-statement (a shadow giving way to a primary, a timeout) can
+    be cancelled again while it rolls back, leaving its transaction open. The pool would roll
+    it back on release too, but report it as an error on the event loop. This finishes the
+    rollback and the release even if the task is cancelled meanwhile, and re-raises the
+    cancellation afterwards.
+    """
+    done = asyncio.ensure_future(_roll_back_and_release(pool, conn))
+    cancelled = False
+    while not done.done():
+        try:
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            cancelled = True
+    done.result()
+    if cancelled:
+        raise asyncio.CancelledError
+
+
+async def _roll_back_and_release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    try:
+        if conn.is_in_transaction():
+            await conn.execute("ROLLBACK")
+    except DRIVER_ERRORS as exc:  # the pool resets or replaces the connection
+        structlog.get_logger().warning("async_db.rollback_failed", error=str(exc))
+    finally:
+        await pool.release(conn)
 
 
 class _TransactionScope:

@@ -219,3 +219,45 @@ class TestFailedStatement:
             assert not uow.failed
             await uow.commit()
         assert stored_hp(world, player.player_id) == 95
+
+
+class TestCancelled:
+    """A unit of work cancelled mid-statement, and again and again while it ends."""
+
+    async def test_rolled_back_and_released_without_an_error_report(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        player = await make_player()
+        loop = asyncio.get_running_loop()
+        reported: list[dict[str, object]] = []
+        previous = loop.get_exception_handler()
+        loop.set_exception_handler(lambda _loop, context: reported.append(context))
+
+        async def slow_write() -> None:
+            async with layer.transaction() as uow:
+                await layer.damage_player(player, 10)
+                await uow.read(lambda conn: conn.execute("SELECT pg_sleep(5)"))
+
+        try:
+            task = asyncio.create_task(slow_write())
+            await asyncio.sleep(0.2)  # inside pg_sleep, with the damage written
+            for _ in range(200):  # cancelled, then cancelled again while it rolls back
+                task.cancel()
+                await asyncio.sleep(0.001)
+                if task.done():
+                    break
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            async with layer.transaction():  # the pool still serves, and rolls back
+                await layer.heal_player(player, 1)
+            await asyncio.sleep(0.05)
+        finally:
+            loop.set_exception_handler(previous)
+        assert reported == []
+        assert stored_hp(world, player.player_id) == 100
+        in_transaction = run_sql(
+            world,
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+            " AND state LIKE 'idle in transaction%'",
+        )
+        assert in_transaction == [(0,)]
