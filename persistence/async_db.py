@@ -341,7 +341,7 @@ class AsyncUnitOfWork:
         self._pool = pool
         self._conn: asyncpg.Connection | None = conn
         self._bus = bus
-        self._tx: Any = None
+        self._open = False  # BEGIN sent (or being sent) and not ended yet
         self._failure: str | None = None
 
     @property
@@ -357,10 +357,9 @@ class AsyncUnitOfWork:
             raise TransactionAborted(
                 f"a call failed in this unit of work ({self._failure}); roll it back"
             )
-        if self._tx is None:
-            tx = self._conn.transaction()
-            await tx.start()
-            self._tx = tx
+        if not self._open:
+            self._open = True  # first: close() ends it even if BEGIN is interrupted
+            await self._conn.execute("BEGIN")
         return self._conn
 
     async def read(self, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
@@ -409,11 +408,11 @@ class AsyncUnitOfWork:
 
     async def _end(self, how: str) -> None:
         async with self.lock:
-            tx, self._tx = self._tx, None
-            if tx is None:
+            if not self._open or self._conn is None:
                 return
+            self._open = False
             try:
-                await (tx.commit() if how == "commit" else tx.rollback())
+                await self._conn.execute("COMMIT" if how == "commit" else "ROLLBACK")
             except DRIVER_ERRORS as exc:
                 raise await self.database._failed(exc) from exc
 
@@ -421,27 +420,21 @@ class AsyncUnitOfWork:
         """Roll back what was not committed and give the connection back to its pool."""
         conn, self._conn = self._conn, None
         self.events = []
-        try:
-            if self._tx is not None:
-                await self._end("rollback")
-        except (PersistenceError, *DRIVER_ERRORS) as exc:
-            structlog.get_logger().warning("async_db.rollback_failed", error=str(exc))
-        finally:
-            self._tx = None
-            if conn is not None:
-                await _give_back(self._pool, conn)
+        self._open = False
+        if conn is not None:
+            await _give_back(self.database, self._pool, conn)
 
 
-async def _give_back(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+async def _give_back(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
     """Roll ``conn`` back if it is still in a transaction, then release it to ``pool``.
 
-    A unit of work cancelled mid-statement (a shadow giving way to a primary, a timeout) can
-    be cancelled again while it rolls back, leaving its transaction open. The pool would roll
-    it back on release too, but report it as an error on the event loop. This finishes the
-    rollback and the release even if the task is cancelled meanwhile, and re-raises the
-    cancellation afterwards.
+    This is where a unit of work that did not commit rolls back. One cancelled mid-statement
+    (a shadow giving way to a primary, a timeout) may be cancelled again while it ends; the
+    pool would roll it back on release too, but report it as an error on the event loop. So
+    the rollback and the release finish even if the task is cancelled meanwhile, and the
+    cancellation is re-raised afterwards.
     """
-    done = asyncio.ensure_future(_roll_back_and_release(pool, conn))
+    done = asyncio.ensure_future(_roll_back_and_release(database, pool, conn))
     cancelled = False
     while not done.done():
         try:
@@ -453,12 +446,15 @@ async def _give_back(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
         raise asyncio.CancelledError
 
 
-async def _roll_back_and_release(pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+async def _roll_back_and_release(
+    database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection
+) -> None:
     try:
         if conn.is_in_transaction():
             await conn.execute("ROLLBACK")
     except DRIVER_ERRORS as exc:  # the pool resets or replaces the connection
         structlog.get_logger().warning("async_db.rollback_failed", error=str(exc))
+        await database._failed(exc)
     finally:
         await pool.release(conn)
 
