@@ -179,6 +179,7 @@ def make_shadow_runner(settings: Settings, router: Any, shadow: Shadow) -> Any:
     config = RunnerConfig(
         shadow_timeout_s=settings.shadow_timeout_s,
         raise_on_divergence=settings.raise_on_divergence,
+        write_hold_ms=settings.shadow_write_hold_ms,
     )
     return ShadowRunner.for_router(router, shadow.engine, shadow_writes(), config)
 

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     unleash_bootstrap_file: Path | None = None
     # The shadow engine.
     shadow_timeout_s: float = Field(default=2.0, gt=0, le=60)
+    shadow_write_hold_ms: int = Field(default=250, ge=1, le=60_000)
     raise_on_divergence: bool = False
     redact_fields: str = "email,password_hash"
     exemplars_per_group: int = Field(default=5, ge=1, le=100)
