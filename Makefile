@@ -4,9 +4,23 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all lint bench clean
+.PHONY: install run test test-all lint bench clean test-deps browser
 
 install: $(STAMP)
+
+# What the tests drive besides Python: a real Unleash server and Unleash's client
+# specification from npm, and Debian's Chromium for the browser tests.
+NODE_STAMP := tests/node/node_modules/.installed-stamp
+
+$(NODE_STAMP): tests/node/package-lock.json
+	npm ci --prefix tests/node --no-audit --no-fund
+	touch $(NODE_STAMP)
+
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+test-deps: install $(NODE_STAMP) browser
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,10 +31,10 @@ $(STAMP): pyproject.toml
 run: install
 	$(BIN)/dualpath run
 
-test: install
+test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-test-all: install
+test-all: test-deps
 	DUALPATH_SLOW=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
