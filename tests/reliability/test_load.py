@@ -30,11 +30,9 @@ FAST = LoadPlan(players=50, seconds=5.0, tally=10, warmup_s=2.0, flips=6)
 FULL = LoadPlan(players=200, seconds=60.0, tally=20, warmup_s=15.0, flips=8)
 # In 5 s at 50 players the shadow slots are taken by the busier domains, and each container
 # write's shadow gives way to the next write of the same container in the loot flow, so the
-# short run compares no container call in shadow. The 60 s run does.
-SHORT_SHADOW_MISSES_CONTAINERS = pytest.mark.xfail(
-    strict=True,
-    reason="5 s in shadow compares no container call: shadows give way to the next write",
-)
+# short run often compares no container call in shadow (in some runs it does). That gap alone
+# is let pass there; every other check stays strict, and the 60 s run checks containers.
+SHORT_SHADOW_GAP = "comparisons: none for container"
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +121,10 @@ class TestLoadFast:
         run = fast[1][mode]
         assert [p for p in problems(run, "comparisons") if "outcome match" in p] == []
 
-    @pytest.mark.parametrize(
-        "mode", [pytest.param("shadow", marks=SHORT_SHADOW_MISSES_CONTAINERS), "live"]
-    )
+    @pytest.mark.parametrize("mode", ["shadow", "live"])
     def test_every_domain_compared_agreeing_and_kept_in_mode(self, fast: Any, mode: str) -> None:
-        run = fast[1][mode]
-        assert problems(run, "comparisons", "divergences", "flags", "timeouts") == []
+        found = problems(fast[1][mode], "comparisons", "divergences", "flags", "timeouts")
+        assert [p for p in found if not (mode == "shadow" and p == SHORT_SHADOW_GAP)] == []
 
 
 @pytest.mark.slow
