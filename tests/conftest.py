@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Iterator
 
 import psycopg2
 import pytest
 
-ADMIN_URL = os.environ.get(
-    "DUALPATH_TEST_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+from tests import database
+from tests.database import ADMIN_URL_ENV, DatabaseUnavailable, admin_url, resolve
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Choose the session's PostgreSQL (see tests/database.py) before anything is collected.
+
+    The chosen admin URL is exported as ``DUALPATH_TEST_ADMIN_URL`` so that any process the
+    tests start finds the same server.
+    """
+    try:
+        server = resolve(os.environ)
+    except DatabaseUnavailable as exc:
+        pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
+    database.choose(server)
+    session.config.stash[_PREVIOUS_ADMIN_URL] = os.environ.get(ADMIN_URL_ENV)
+    os.environ[ADMIN_URL_ENV] = server.admin_url
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which PostgreSQL the session runs on, and why."""
+    return database.chosen().describe()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded server if the session started one; restore the environment."""
+    database.release()
+    if _PREVIOUS_ADMIN_URL in config.stash:
+        previous = config.stash[_PREVIOUS_ADMIN_URL]
+        if previous is None:
+            os.environ.pop(ADMIN_URL_ENV, None)
+        else:
+            os.environ[ADMIN_URL_ENV] = previous
+
+
+_PREVIOUS_ADMIN_URL = pytest.StashKey[str | None]()
 
 
 def _admin_execute(sql: str) -> None:
-    conn = psycopg2.connect(ADMIN_URL)
+    conn = psycopg2.connect(admin_url())
     conn.autocommit = True
     try:
         with conn.cursor() as cur:
@@ -25,16 +58,15 @@ def _admin_execute(sql: str) -> None:
 
 
 def create_database(prefix: str = "dualpath_test") -> str:
-    """Create an empty database with a random name and return its URL."""
-    name = f"{prefix}_{secrets.token_hex(4)}"
+    """Create an empty database with a random name on the session's server; return its URL."""
+    name = database.unique_name(prefix)
     _admin_execute(f'CREATE DATABASE "{name}"')
-    return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    return database.database_url(admin_url(), name)
 
 
 def drop_database(url: str) -> None:
     """Drop a database made by ``create_database``, closing its other sessions first."""
-    name = url.rsplit("/", 1)[1]
-    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _admin_execute(f'DROP DATABASE IF EXISTS "{database.database_name(url)}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

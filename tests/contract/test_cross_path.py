@@ -18,6 +18,7 @@ from tests.contract.conftest import MISSING
 from tests.contract.equivalence import Cid, Item, Obj, Op, Pid, differences, transcript
 from tests.contract.expect import as_player
 from tests.contract.stored import SeededWorld, StoredState
+from tests.database import database_name
 
 pytestmark = pytest.mark.contract
 
@@ -246,6 +247,6 @@ class TestNaiveTimes:
 
 def _set_timezone(world: SeededWorld, zone: str | None) -> None:
     """The database's default TimeZone for new sessions (None: the server's)."""
-    name = world.database_url.rsplit("/", 1)[1]
+    name = database_name(world.database_url)
     setting = f"SET timezone = '{zone}'" if zone else "RESET timezone"
     world.state.execute(f'ALTER DATABASE "{name}" {setting}')

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from tests.conftest import create_database, drop_database
+from tests.database import database_name, socket_dir
 from tests.node.packages import NODE_DIR, node_package
 
 START_SCRIPT = NODE_DIR / "start-unleash.js"
@@ -105,11 +106,12 @@ class UnleashServer:
         return {
             **os.environ,
             "SEND_TELEMETRY": "false",
-            "UNLEASH_DB_HOST": db.hostname or "127.0.0.1",
+            # A directory is a Unix socket's to node-postgres, as to libpq (embedded servers).
+            "UNLEASH_DB_HOST": socket_dir(self.database_url) or db.hostname or "127.0.0.1",
             "UNLEASH_DB_PORT": str(db.port or 5432),
             "UNLEASH_DB_USER": db.username or "postgres",
             "UNLEASH_DB_PASSWORD": db.password or "",
-            "UNLEASH_DB_NAME": db.path.lstrip("/"),
+            "UNLEASH_DB_NAME": database_name(self.database_url),
             "UNLEASH_PORT": str(self.port),
             "UNLEASH_ADMIN_TOKEN": self.admin_token,
             "UNLEASH_CLIENT_TOKEN": self.client_token,

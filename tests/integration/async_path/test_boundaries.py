@@ -9,6 +9,7 @@ from persistence.async_db import AsyncDatabase, statement
 from persistence.async_layer import AsyncPersistenceLayer
 from persistence.errors import DatabaseError, ValidationError
 from persistence.repositories import HealthRepository
+from tests.database import socket_url
 from tests.integration.async_path.conftest import PlayerFactory
 
 pytestmark = pytest.mark.integration
@@ -31,8 +32,7 @@ class TestConfiguration:
             await repo.update_player_health("00000000-0000-4000-8000-000000000001", 1)
 
     async def test_socket_urls_reach_the_server(self, world: str) -> None:
-        name = world.rsplit("/", 1)[1]
-        database = AsyncDatabase(f"postgresql://postgres:@/{name}?host=/var/run/postgresql")
+        database = AsyncDatabase(socket_url(world))
         layer = AsyncPersistenceLayer()
         layer._database = database
         assert [p.profession_id for p in await layer.get_professions()] == [0, 1]

@@ -13,7 +13,6 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import pytest
@@ -214,10 +213,9 @@ class TestOutage:
         self, store: PostgresFlagStore, database_url: str, domains: list[str]
     ) -> None:
         await store.set(domains[0], "shadow", percent=100, reason="before", actor="ops")
-        url = urlsplit(database_url)
-        proxy = TcpProxy(url.hostname or "127.0.0.1", url.port or 5432)
+        proxy = TcpProxy.in_front_of(database_url)
         await proxy.start()
-        proxied = urlunsplit(url._replace(netloc=f"postgres@127.0.0.1:{proxy.port}"))
+        proxied = proxy.url_to(database_url)
         flags = PostgresFlagStore(proxied, domains, reload_interval=0.2, max_backoff=0.2)
         await flags.start()
         try:

@@ -6,13 +6,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlsplit
 
 import pytest
 
 from persistence.errors import DatabaseError
 from persistence.legacy import PersistenceLayer
 from persistence.models import Player
+from tests.database import socket_url
 from tests.integration.legacy.conftest import run_sql
 
 pytestmark = pytest.mark.integration
@@ -112,8 +112,7 @@ class TestUrlsAndClose:
     """Socket URLs work, and a closed layer refuses calls."""
 
     def test_a_socket_url_connects(self, world: str) -> None:
-        database = urlsplit(world).path
-        layer = PersistenceLayer(f"postgresql://postgres:@{database}?host=/var/run/postgresql")
+        layer = PersistenceLayer(socket_url(world))
         try:
             assert [p.name for p in layer.get_all_professions()] == ["Tramp", "Scholar"]
         finally:

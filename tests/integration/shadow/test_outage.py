@@ -11,14 +11,15 @@ from structlog.testing import capture_logs
 
 from persistence.migrate import upgrade
 from shadow import FlushTimeout, Shadow
-from tests.conftest import ADMIN_URL, create_database, drop_database
+from tests.conftest import create_database, drop_database
+from tests.database import admin_url, database_name
 from tests.integration.shadow.conftest import MakeShadow, diverge
 
 pytestmark = pytest.mark.integration
 
 
 async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(ADMIN_URL)
+    conn = await asyncpg.connect(admin_url())
     try:
         await conn.execute(sql)
     finally:
@@ -30,7 +31,7 @@ class Outage:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.name = url.rsplit("/", 1)[1]
+        self.name = database_name(url)
 
     async def begin(self) -> None:
         await admin(f'ALTER DATABASE "{self.name}" WITH ALLOW_CONNECTIONS false')
@@ -51,7 +52,7 @@ async def outage() -> AsyncIterator[Outage]:
         upgrade(url)
         yield Outage(url)
     finally:
-        await admin(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" WITH ALLOW_CONNECTIONS true')
+        await admin(f'ALTER DATABASE "{database_name(url)}" WITH ALLOW_CONNECTIONS true')
         drop_database(url)
 
 
