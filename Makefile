@@ -4,25 +4,21 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all lint bench clean test-deps browser
+.PHONY: install run test test-all lint bench clean test-deps prereqs
 
 install: $(STAMP)
 
-# What the tests drive besides Python: a real Unleash server and Unleash's client
-# specification from npm, and Debian's Chromium for the browser tests.
-NODE_STAMP := tests/node/node_modules/.installed-stamp
+# What the tests drive besides Python packages: Node.js with the npm packages in tests/node
+# (a real Unleash server) and Chromium or Google Chrome (the browser tests). Checked before
+# anything is installed or run, with one message saying what is missing and how to install
+# it; `--install` runs npm ci, and apt-get for Chromium only when run as root.
+prereqs:
+	@$(PYTHON) -m tests.prereqs test --install
 
-$(NODE_STAMP): tests/node/package-lock.json
-	npm ci --prefix tests/node --no-audit --no-fund
-	touch $(NODE_STAMP)
-
-browser:
-	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
-
-test-deps: install $(NODE_STAMP) browser
+test-deps: prereqs install
 
 $(STAMP): pyproject.toml
+	@$(PYTHON) -m tests.prereqs run
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'

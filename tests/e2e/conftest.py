@@ -1,4 +1,4 @@
-"""The real service on a free port (uvicorn in a thread) and Debian's Chromium, via Playwright.
+"""The real service on a free port (uvicorn in a thread) and Chromium or Chrome, via Playwright.
 
 The service runs its own event loop in a background thread over a fresh, seeded database;
 ``Served.call`` runs a coroutine on that loop, so a test can inject divergences through the
@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from tests.conftest import create_database, drop_database
+from tests.prereqs import check_chromium, find_chromium
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--headless",
@@ -139,14 +139,16 @@ def served() -> Iterator[Served]:
 
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's Chromium, headless, driven by Playwright (no browser download)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    """The machine's Chromium or Chrome, headless, driven by Playwright (no browser download)."""
+    executable = find_chromium()
+    missing = check_chromium()
+    if executable is None or missing is not None:
+        pytest.fail("\n".join(missing.lines() if missing else ["no Chromium found"]))
     from playwright.sync_api import sync_playwright
 
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:

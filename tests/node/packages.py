@@ -9,7 +9,7 @@ import pytest
 
 NODE_DIR = Path(__file__).resolve().parent
 NODE_MODULES = NODE_DIR / "node_modules"
-INSTALL_HINT = "run `npm ci --prefix tests/node` first (the CI script does)"
+INSTALL_HINT = "run `make test-deps` (npm ci --prefix tests/node) first"
 
 
 def node_package(name: str) -> Path:
