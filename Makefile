@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-all lint bench clean test-deps prereqs
+.PHONY: install run test test-embedded test-all lint bench clean test-deps prereqs
 
 install: $(STAMP)
 
@@ -29,6 +29,13 @@ run: install
 
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The contract tier with the system PostgreSQL out of reach (the configured URL is a closed
+# port, PGHOST a directory without a socket), so only the embedded fallback can answer.
+test-embedded: test-deps
+	DUALPATH_TEST_ADMIN_URL=postgresql://postgres@127.0.0.1:1/postgres \
+	DUALPATH_TEST_EMBEDDED_FALLBACK=1 PGHOST=/nonexistent \
+	$(BIN)/python -m pytest tests/contract $(PYTEST_ARGS)
 
 test-all: test-deps
 	DUALPATH_SLOW=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
