@@ -11,6 +11,8 @@ import pytest
 from tests import database
 from tests.database import ADMIN_URL_ENV, DatabaseUnavailable, admin_url, resolve
 
+_PREVIOUS_ADMIN_URL = pytest.StashKey[str | None]()
+
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Choose the session's PostgreSQL (see tests/database.py) before anything is collected.
@@ -42,9 +44,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             os.environ.pop(ADMIN_URL_ENV, None)
         else:
             os.environ[ADMIN_URL_ENV] = previous
-
-
-_PREVIOUS_ADMIN_URL = pytest.StashKey[str | None]()
 
 
 def _admin_execute(sql: str) -> None:
