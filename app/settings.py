@@ -60,7 +60,9 @@ class Settings(BaseSettings):
     heap_trim_interval_s: float = Field(default=5.0, ge=0, le=3600)
     # Readiness (app/readiness.py): what a domain needs before its next step.
     readiness_min_minutes: float = Field(default=30.0, ge=0)
-    readiness_min_comparisons: int = Field(default=1000, ge=0)
+    # The divergence rate every operation that ran must be shown to be below, and how sure.
+    readiness_target_rate: float = Field(default=0.001, gt=0, lt=1)
+    readiness_confidence: float = Field(default=0.95, gt=0.5, lt=1)
 
     def unleash_options(self) -> dict[str, Any]:
         """Keyword arguments for ``flags.unleash.UnleashFlags``."""

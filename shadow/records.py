@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Divergence", "DivergenceGroup", "Exemplar", "RollupRow"]
+__all__ = ["Divergence", "DivergenceGroup", "Exemplar", "OperationTotals", "RollupRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,3 +92,19 @@ class RollupRow:
     latency_mean_ms: Mapping[str, float | None]
     latency_p50_ms: Mapping[str, float | None]
     latency_p99_ms: Mapping[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationTotals:
+    """One operation's rollup summed from a domain's start minute on (what readiness reads)."""
+
+    domain: str
+    operation: str
+    calls: int
+    comparisons: int
+    divergences: int
+    ignored: int
+    timeouts: int
+    errors: Mapping[str, int]
+    first_minute: datetime
+    last_minute: datetime
