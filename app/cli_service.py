@@ -260,26 +260,33 @@ def _print_report(report: Any) -> None:
     console.print(f"divergences recorded: {divergences}")
 
 
-def status() -> None:
-    """Print each domain's mode and health in one table.
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Print each domain's mode, health and readiness, with the evidence behind it.
 
     For every domain: its mode, percent and services, how long it has been in that mode and
     who set it, and over the last 15 minutes the calls, divergence rate, errors per path and
     open divergence groups, with a one-word verdict (ok, diverging, erroring, idle); then its
-    readiness for the next rollout step, e.g. "ready for live" or "blocked: 2 open divergence
-    groups" (the rules are in docs/rollout.md).
+    readiness for the next rollout step: "ready for live", "inconclusive: needs 2,583 more
+    comparisons (damage_player: 412 of 2,995 comparisons)" or "blocked: 2 open divergence
+    groups". A second table gives each readiness rule's evidence: outcome, n, estimate,
+    confidence interval, threshold and what it still needs (the rules are in
+    docs/rollout.md). --json prints both, every rule and operation included.
 
-    Example: dualpath status
+    Example: dualpath status --json
     """
     settings = settings_or_exit()
-    asyncio.run(_status(settings))
+    if as_json:
+        from app.cli_flags import _logs_to_stderr
+
+        _logs_to_stderr()
+    asyncio.run(_status(settings, as_json))
 
 
-async def _status(settings: Settings) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+async def _status(settings: Settings, as_json: bool = False) -> None:
     from app.bootstrap import open_system
+    from app.readiness import assess_system, rules_from
     from app.service.divergence_access import fetch_groups
     from app.service.overview import domain_cards
 
@@ -289,24 +296,55 @@ async def _status(settings: Settings) -> None:
         rollup = await store.rollup(since=now - timedelta(minutes=15)) if store else []
         groups = await fetch_groups(store, status="open") if store else []
         cards = domain_cards(await system.flags.list(), rollup, groups, now)
-        readiness = await _readiness(system, settings, now)
+        readiness = {r.domain: r for r in await assess_system(system, rules_from(settings), now)}
+    if as_json:
+        _print_status_json(cards, readiness)
+    else:
+        _print_status_tables(cards, readiness)
+
+
+def _print_status_tables(cards: list[Any], readiness: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from app.cli_readiness import EVIDENCE_COLUMNS, evidence_rows, verdict_text
+
     table = Table(title="dualpath status: shadowed calls of the last 15 minutes")
     for column in STATUS_COLUMNS:
-        table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=column != "readiness", overflow="fold")
     for card in cards:
-        table.add_row(*_status_row(card), readiness.get(card.domain, "-"))
-    Console().print(table)
+        found = readiness.get(card.domain)
+        table.add_row(*_status_row(card), escape(verdict_text(found)) if found else "-")
+    console = Console()
+    console.print(table)
+    rows = evidence_rows([readiness[c.domain] for c in cards if c.domain in readiness])
+    if not rows:
+        return
+    evidence = Table(title="readiness evidence: each rule's n, estimate, CI and threshold")
+    for column in EVIDENCE_COLUMNS:
+        evidence.add_column(column, no_wrap=True)
+    for row in rows:
+        evidence.add_row(*(escape(cell) for cell in row))
+    console.print(evidence)
 
 
-async def _readiness(system: Any, settings: Settings, now: datetime) -> dict[str, str]:
-    """Each domain's readiness verdict (docs/rollout.md), with its override if any."""
-    from app.readiness import assess_system, rules_from
+def _print_status_json(cards: list[Any], readiness: dict[str, Any]) -> None:
+    from app.service.records import jsonable
 
-    verdicts = {}
-    for found in await assess_system(system, rules_from(settings), now):
-        held = f" (held at {found.mode} by {found.overridden_by})" if found.overridden_by else ""
-        verdicts[found.domain] = found.verdict + held
-    return verdicts
+    out = []
+    for card in cards:
+        found = readiness.get(card.domain)
+        mode = {"mode": card.mode, "percent": card.percent, "services": card.services}
+        recent = {
+            "in_mode_for": card.in_mode_for, "calls": card.calls,
+            "comparisons": card.comparisons, "divergences": card.divergences,
+            "divergence_rate": card.divergence_rate, "errors": card.errors,
+            "open_groups": card.open_groups, "health": _verdict(card),
+        }  # fmt: skip
+        shown = found.as_dict() if found else None
+        out.append({"domain": card.domain, **mode, "last_15_minutes": recent, "readiness": shown})
+    print(json.dumps(jsonable(out), indent=2))
 
 
 def _status_row(card: Any) -> list[str]:

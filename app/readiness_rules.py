@@ -26,7 +26,9 @@ __all__ = [
     "OPEN_GROUPS_RULE",
     "SOAK_RULE",
     "bound_rate",
+    "cells",
     "open_groups_rule",
+    "percent_text",
     "rate_bounds",
     "samples_needed",
     "soak_rule",
@@ -128,14 +130,15 @@ def _rate_line(
     seen = _events(events, unit)
     if outcome is Outcome.FAIL:
         return (
-            f"{_rate_name(unit)} {_pct(events / n)} > {_pct(threshold)} "
-            f"({events:,} in {n:,} {unit}, {level} lower bound {_pct(lower)})"
+            f"{_rate_name(unit)} {percent_text(events / n)} > {percent_text(threshold)} "
+            f"({events:,} in {n:,} {unit}, {level} lower bound {percent_text(lower)})"
         )
     if outcome is Outcome.PASS:
-        return f"{n:,} {unit}, {seen}: {level} upper bound {_pct(upper)} <= {_pct(threshold)}"
+        bound = f"{level} upper bound {percent_text(upper)} <= {percent_text(threshold)}"
+        return f"{n:,} {unit}, {seen}: {bound}"
     if events == 0:
         return f"{n:,} of {total:,} {unit}"
-    bound = f"{level} upper bound {_pct(upper)} > {_pct(threshold)}"
+    bound = f"{level} upper bound {percent_text(upper)} > {percent_text(threshold)}"
     return f"{seen} in {n:,} of {total:,} {unit} ({bound})"
 
 
@@ -148,7 +151,7 @@ def _events(events: int, unit: str) -> str:
     return f"{events:,} {noun}{'s' if events != 1 else ''}"
 
 
-def _pct(value: float) -> str:
+def percent_text(value: float) -> str:
     """A rate as a short percentage: 0.1%, 0.072%, 2.5%, 10.0%."""
     percent = value * 100
     if percent == 0:
@@ -194,3 +197,37 @@ def open_groups_rule(open_groups: int) -> Verdict:
         threshold=0,
         detail=f"{open_groups} open divergence group{plural}",
     )
+
+
+def cells(verdict: Verdict) -> dict[str, str]:
+    """A verdict as short texts for a table: rule, outcome, n, estimate, CI, threshold, note.
+
+    Rates read as percentages, the soak in minutes; the CI cell names its confidence.
+    """
+    unit = next(iter(verdict.n), "")
+    rate = unit in ("calls", "comparisons")
+    suffix = " min" if verdict.rule == SOAK_RULE else ""
+
+    def show(value: float) -> str:
+        return percent_text(value) if rate else _plain(value) + suffix
+
+    operation = verdict.extra.get("operation")
+    return {
+        "rule": f"{verdict.rule} [{operation}]" if operation else verdict.rule,
+        "outcome": verdict.outcome.value,
+        "n": ", ".join(f"{value:,} {key}" for key, value in verdict.n.items()),
+        "estimate": show(verdict.estimate) if verdict.estimate is not None else "-",
+        "ci": (
+            f"{verdict.confidence:.0%} [{show(verdict.ci[0])}, {show(verdict.ci[1])}]"
+            if verdict.ci is not None
+            else "-"
+        ),
+        "threshold": ("<= " if rate else ">= " if verdict.rule == SOAK_RULE else "= ")
+        + show(verdict.threshold),
+        "needed": f"{verdict.needed:,} more" if verdict.needed else "",
+        "note": verdict.detail,
+    }
+
+
+def _plain(value: float) -> str:
+    return f"{value:,.0f}" if value == int(value) or abs(value) >= 10 else f"{value:.1f}"
