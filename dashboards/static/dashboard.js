@@ -87,7 +87,16 @@
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("live");
-        if (fresh) live.innerHTML = fresh.innerHTML;
+        if (fresh) {
+          // Evidence lists someone opened stay open across the refresh.
+          var opened = Array.prototype.map.call(
+            live.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+          live.innerHTML = fresh.innerHTML;
+          opened.forEach(function (id) {
+            var again = document.getElementById(id);
+            if (again) again.open = true;
+          });
+        }
         if (doc.getElementById("group-status") && document.getElementById("group-status")) {
           document.getElementById("group-status").replaceWith(doc.getElementById("group-status"));
         }
