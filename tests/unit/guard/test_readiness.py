@@ -320,3 +320,21 @@ class TestRateBounds:
         for bad in ({"target_rate": 0.0}, {"target_rate": 1.0}, {"confidence": 0.5}):
             with pytest.raises(ValueError, match="must be within"):
                 ReadinessRules(**bad)  # type: ignore[arg-type]
+
+
+class TestTheDocumentedExample:
+    """The worked example of docs/rollout.md is what the rules say."""
+
+    def test_example_verdict(self) -> None:
+        from pathlib import Path
+
+        text = (Path(__file__).resolve().parents[3] / "docs" / "rollout.md").read_text()
+        example = text.split("### An example")[1]
+        documented = " ".join(example.split("```")[1].split())
+        rows = [
+            row("player", 10, 3100, "get_player_by_id"),
+            row("player", 10, 412, "damage_player"),
+            row("player", 10, 3000, "save_player", divergences=1),
+        ]
+        found = one(flag("player", "shadow", 45), rows, rules=DEFAULT)
+        assert found.verdict == documented
