@@ -56,6 +56,11 @@ def wilson(events: int, n: int, z: float) -> tuple[float, float]:
 
 
 Z95 = 1.6448536269514722  # one-sided 95%
+#: Targets, confidences and the comparisons each needs per operation with no divergence.
+TARGETS = [
+    (0.001, 0.95, 2995), (0.01, 0.95, 299), (0.001, 0.99, 4603), (0.0001, 0.95, 29956),
+    (0.001, 0.995, 5296),
+]  # fmt: skip
 
 
 class TestVerdicts:
@@ -231,10 +236,7 @@ class TestEveryOperation:
         assert "no operation compared yet: 2,995 comparisons each" in found.verdict
         assert "async error rate: 0 of 59 calls" in found.verdict
 
-    @pytest.mark.parametrize(
-        ("target", "confidence", "needed"),
-        [(0.001, 0.95, 2995), (0.01, 0.95, 299), (0.001, 0.99, 4603), (0.0001, 0.95, 29956)],
-    )
+    @pytest.mark.parametrize(("target", "confidence", "needed"), TARGETS)
     def test_the_target_sets_the_comparisons_needed(
         self, target: float, confidence: float, needed: int
     ) -> None:
