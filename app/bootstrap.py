@@ -21,11 +21,15 @@ from app.operations import DOMAINS, build_registry
 from app.settings import Settings
 from flags.model import FlagProvider
 from flags.overrides import OverriddenFlags  # guarded rollout
+from persistence.errors import NotFoundError, ValidationError
 from persistence.events import EventBus
 from shadow.divergences import Divergences
 from shadow.engine import EngineConfig
 from shadow.store import StoreConfig
 from shadow.system import Shadow
+
+#: The game's refusals: compared like any answer, never counted as a path's errors.
+REFUSALS = frozenset(f"{c.__module__}.{c.__qualname__}" for c in (ValidationError, NotFoundError))
 
 
 @dataclass
@@ -162,6 +166,7 @@ def make_shadow(settings: Settings, database_url: str) -> Shadow:
         engine_config=EngineConfig(
             raise_on_divergence=settings.raise_on_divergence,
             code_version=settings.code_version,
+            refusals=REFUSALS,
         ),
         store_config=StoreConfig(
             max_queue=settings.divergence_queue,

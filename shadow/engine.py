@@ -78,10 +78,15 @@ def log_raised(operation: str, error: BaseException) -> None:
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """Engine options: test mode, infrastructure error names, and exemplar context."""
+    """Engine options: test mode, infrastructure and refusal error names, exemplar context.
+
+    ``refusals`` names the error classes that refuse the caller's request (a game rule, a
+    missing entity): compared like any result, but not counted as a path's errors.
+    """
 
     raise_on_divergence: bool = False
     infrastructure: frozenset[str] = DEFAULT_INFRASTRUCTURE
+    refusals: frozenset[str] = frozenset()
     service: str = ""
     code_version: str = ""
 
@@ -184,7 +189,9 @@ class ShadowEngine:
             self._metrics.count(domain, name, outcome)
             self._metrics.observe(domain, name, result.primary)
             self._metrics.observe(domain, name, result.shadow)
-            self._rollup.add(domain, name, kind, ignored, result.primary, result.shadow)
+            self._rollup.add(
+                domain, name, kind, ignored, result.primary, result.shadow, self.config.refusals
+            )
         except Exception as exc:
             self._raised("count", exc)
 

@@ -23,6 +23,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from persistence.errors import NotFoundError
 from tests.integration.service.conftest import AUTH, TOKEN
 
 pytestmark = pytest.mark.integration
@@ -30,7 +31,7 @@ on_the_package_loop = pytest.mark.asyncio(loop_scope="package")
 
 ROOT = Path(__file__).resolve().parents[3]
 DOMAIN = "item"
-READ, WRITE = "get_item_instance", "ensure_item_instance"
+READ, WRITE, REFUSED = "get_item_instance", "ensure_item_instance", "delete_item_instance"
 TARGET = 0.05
 NEEDED = 59  # ln(0.05) / ln(0.95) = 58.4
 Z95 = 1.6448536269514722
@@ -88,13 +89,15 @@ def an_item(database_url: str) -> tuple[str, str]:
     return str(item_id), str(prototype)
 
 
-async def calls(system: Any, read: int, write: int) -> None:
-    """``read`` and ``write`` real shadowed calls of the item domain, counted in PostgreSQL.
+async def calls(system: Any, read: int, write: int, refused: int = 0) -> None:
+    """Real shadowed calls of the item domain, counted in PostgreSQL.
 
     The reads look up an item that does not exist; the writes ensure one that does, the same
-    write each time, so both paths answer alike and neither raises. Each call's shadow is
-    waited for, so every call is compared: the next primary write of the same item would
-    preempt a write's shadow (a counted skip), and a read's could be skipped under load.
+    write each time, so both paths answer alike and neither raises; the refused writes
+    delete an item that does not exist, which both paths refuse with ``NotFoundError``.
+    Each call's shadow is waited for, so every call is compared: the next primary write of
+    the same item would preempt a write's shadow (a counted skip), and a read's could be
+    skipped under load.
     """
     missing = str(uuid.uuid4())
     item_id, prototype = an_item(system.database_url)
@@ -103,6 +106,10 @@ async def calls(system: Any, read: int, write: int) -> None:
         await system.shadow_runner.drain()
     for _ in range(write):
         await system.router.ensure_item_instance(item_id, prototype)
+        await system.shadow_runner.drain()
+    for _ in range(refused):
+        with pytest.raises(NotFoundError):
+            await system.router.delete_item_instance(missing)
         await system.shadow_runner.drain()
     await system.divergences.flush()
     assert not system.shadow_runner.skipped, system.shadow_runner.skipped
@@ -150,7 +157,7 @@ class TestReadinessOverHttp:
         system = evidence_system
         await system.flags.set(DOMAIN, "shadow", reason="readiness test", actor="test")
         try:
-            await calls(system, read=NEEDED + 6, write=20)
+            await calls(system, read=NEEDED + 6, write=20, refused=NEEDED)
             found = await item_readiness(evidence_client)
             assert (found["mode"], found["outcome"], found["ready"]) == (
                 "shadow", "inconclusive", False,
@@ -169,6 +176,14 @@ class TestReadinessOverHttp:
             assert write["ci"] == [0.0, pytest.approx(1 - 0.05 ** (1 / 20))]
             assert by_op[READ]["outcome"] == "pass"
             assert by_op[READ]["n"] == {"comparisons": NEEDED + 6}
+            # Both paths refused every delete: an agreeing answer, not a path's error.
+            assert by_op[REFUSED]["outcome"] == "pass"
+            assert by_op[REFUSED]["n"] == {"comparisons": NEEDED}
+            errors = next(e for e in found["evidence"] if e["rule"] == "async_error_rate")
+            assert (errors["outcome"], errors["n"], errors["estimate"]) == (
+                "pass", {"calls": 2 * NEEDED + 26}, 0.0,
+            )  # fmt: skip
+            assert found["error_rates"] == {"legacy": 0.0, "async": 0.0}
 
             html = (await evidence_client.get("/dashboard")).text
             shown = card(html, DOMAIN)
@@ -182,7 +197,7 @@ class TestReadinessOverHttp:
                 "ready for live", "pass", True,
             )  # fmt: skip
             assert {o["operation"]: o["comparisons"] for o in found["operations"]} == {
-                READ: NEEDED + 6, WRITE: NEEDED,
+                READ: NEEDED + 6, WRITE: NEEDED, REFUSED: NEEDED,
             }  # fmt: skip
 
             diverge_item(system)
