@@ -164,9 +164,10 @@ async def assess_system(system: Any, rules: ReadinessRules, now: datetime | None
     groups: list[Any] = []
     if store is not None:
         starts = {}
-        for state in flags:
-            start = soak_start(as_dict(state), overrides.get(as_dict(state)["domain"]))[1]
-            starts[as_dict(state)["domain"]] = _minute(start) if start else now - LOOKBACK
+        for record in flags:
+            state = as_dict(record)
+            start = soak_start(state, overrides.get(state["domain"]))[1]
+            starts[state["domain"]] = _minute(start) if start else now - LOOKBACK
         totals = await store.operation_totals(starts)
         groups = await store.groups(status="open", limit=100_000)
     return assess(flags, totals, groups, overrides, now, rules)
