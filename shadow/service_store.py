@@ -47,7 +47,7 @@ _SUMS = ", ".join(f"sum({c})::bigint AS {c}" for c in COLUMNS)
 SELECT_FIGURES: Final = f"""
 SELECT service, domain, {_SUMS}, min(minute) AS first_minute
 FROM service_rollup_minute
-WHERE minute >= $1 AND ($2::text IS NULL OR service = $2)
+WHERE minute >= $1 AND ($2::text IS NULL OR service = $2) AND ($3::text IS NULL OR domain = $3)
 GROUP BY service, domain
 """
 
@@ -72,10 +72,10 @@ class ServiceFigures:
 
 
 async def service_figures(
-    pool: LazyPool, since: datetime, service: str | None = None
+    pool: LazyPool, since: datetime, service: str | None = None, domain: str | None = None
 ) -> list[ServiceFigures]:
-    """The per-(service, domain) sums of every minute from ``since`` (one service, or all)."""
-    rows = await pool.fetch(SELECT_FIGURES, since, service)
+    """The per-(service, domain) sums of every minute from ``since`` (one service or domain)."""
+    rows = await pool.fetch(SELECT_FIGURES, since, service, domain)
     return [
         ServiceFigures(
             row["service"],
