@@ -29,10 +29,11 @@ from app.service_readiness import ServiceReadiness, assess_service
 from flags.model import MODES, SAFE_MODE
 from flags.transitions import RANK
 from routing.services import OTHER, RESERVED, UNATTRIBUTED
+from shadow.pool import LazyPool
 from shadow.service_counts import ServiceCell
 from shadow.service_store import ServiceFigures, open_divergences, service_figures
 
-__all__ = ["Cell", "Row", "ServiceMap", "Step", "build_map", "load_map", "step_for"]
+__all__ = ["Cell", "Row", "ServiceMap", "Step", "build_map", "fetch_map", "load_map", "step_for"]
 
 WINDOW_MINUTES = 15
 LOOKBACK = timedelta(days=7)
@@ -275,9 +276,28 @@ async def load_map(
     system: Any, window_minutes: int = WINDOW_MINUTES, now: datetime | None = None
 ) -> ServiceMap:
     """Fetch what the map needs from ``system`` and build it."""
+    return await fetch_map(
+        system.flags,
+        system.attribution.writer.pool,
+        configured=system.attribution.names.configured,
+        threshold=system.settings.guard_max_divergence_rate,
+        window_minutes=window_minutes,
+        now=now,
+    )
+
+
+async def fetch_map(
+    provider: Any,
+    pool: LazyPool,
+    *,
+    configured: Sequence[str],
+    threshold: float,
+    window_minutes: int = WINDOW_MINUTES,
+    now: datetime | None = None,
+) -> ServiceMap:
+    """The map from a flag provider and the database behind ``pool`` (no running router needed)."""
     now = now or datetime.now(UTC)
-    pool = system.attribution.writer.pool
-    flags = list(await system.flags.list())
+    flags = list(await provider.list())
     window = await service_figures(pool, now - timedelta(minutes=window_minutes))
     since_change: list[ServiceFigures] = []
     for flag in flags:
@@ -288,9 +308,9 @@ async def load_map(
         window=window,
         since_change=since_change,
         open_groups=await open_divergences(pool),
-        configured=system.attribution.names.configured,
-        threshold=system.settings.guard_max_divergence_rate,
-        overrides=_overrides(system.flags, flags),
+        configured=configured,
+        threshold=threshold,
+        overrides=_overrides(provider, flags),
     )
     return build_map(inputs, now, window_minutes)
 
