@@ -45,7 +45,7 @@ class Attribution:
 
         Call it after every other strategy is installed, so it wraps them all.
         """
-        attribute(router, self.counts, self.names)
+        attribute(router, self.counts.record, self.names)
         shadow.engine.add_listener(self.on_result)
         operations = [(op.domain, op.name) for op in router.registry]
         shadow.metrics.registry.register(ServiceCollector(self.counts, self.names, operations))

@@ -28,7 +28,7 @@ import functools
 import inspect
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar, Token
 from types import TracebackType
 from typing import Any, Final, TypeVar
@@ -197,6 +197,8 @@ class ServiceNames:
         self.cap = cap
         self._labels: dict[str | None, str] = {name: name for name in self.configured}
         self._labels[None] = UNATTRIBUTED
+        #: The labels already decided, by name: ``labels.get(name)`` is the cheap first try.
+        self.labels: Mapping[str | None, str] = self._labels
         self._admitted: list[str] = []
         self._memo_limit = len(self._labels) + cap + OVERFLOW_MEMO
         self._lock = threading.Lock()

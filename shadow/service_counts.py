@@ -1,8 +1,9 @@
 """Calls, answering path, comparisons, divergences and errors per (service, domain, operation).
 
-``ServiceCounts`` is fed from two places: the router's attribution wrapper (``count_call``:
-every routed call, which path answered, whether it raised) and the shadow engine's listener
-(``count_result``: every comparison of a shadowed call, its divergence and shadow error).
+``ServiceCounts`` is fed from two places: the router's attribution wrapper (``record``: every
+routed call, which path answered, whether it raised; folded in later) and the shadow engine's
+listener (``count_result``: every comparison of a shadowed call, its divergence and shadow
+error).
 It keeps running totals, exported to Prometheus by :class:`ServiceCollector`, and per-minute
 cells that the writer (``shadow.service_store``) drains into PostgreSQL. Divergences are also
 kept per group signature, so open groups can be attributed to the services that hit them.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
@@ -76,22 +78,29 @@ class ServiceCounts:
         self._totals: dict[Key, ServiceCell] = {}
         self._minutes: dict[MinuteKey, ServiceCell] = {}
         self._hits: dict[tuple[str, str], SignatureHit] = {}
+        self._calls: deque[tuple[str, Any, str, bool]] = deque()
+        #: Record one routed call: ``(label, operation, answering path, raised)``; thread-safe.
+        self.record = self._calls.append
 
-    def count_call(
-        self, service: str, domain: str, operation: str, path: str, failed: bool
-    ) -> None:
-        """One routed call of ``service``, answered by ``path``; ``failed`` if it raised."""
-        minute = int(self._clock()) // 60
-        legacy = path == "legacy"
+    def fold(self) -> None:
+        """Add the calls recorded since the last fold to the totals and the current minute.
+
+        Calls are recorded with a ``deque.append`` on the caller's path and folded here, off
+        it (by the writer each interval, and before every read), so a call lands in the
+        minute of the fold that took it: at most one interval late.
+        """
+        pending, minute = self._calls, int(self._clock()) // 60
         with self._lock:
-            for cell in self._cells(minute, service, domain, operation):
-                cell.calls += 1
-                if legacy:
-                    cell.legacy_answered += 1
-                    cell.legacy_errors += failed
-                else:
-                    cell.async_answered += 1
-                    cell.async_errors += failed
+            while pending:
+                service, operation, path, failed = pending.popleft()
+                for cell in self._cells(minute, service, operation.domain, operation.name):
+                    cell.calls += 1
+                    if path == "legacy":
+                        cell.legacy_answered += 1
+                        cell.legacy_errors += failed
+                    else:
+                        cell.async_answered += 1
+                        cell.async_errors += failed
 
     def count_result(self, service: str, result: Result) -> None:
         """One comparison (or shadow timeout) of a shadowed call of ``service``."""
@@ -133,11 +142,13 @@ class ServiceCounts:
 
     def totals(self) -> dict[Key, ServiceCell]:
         """A copy of the running totals."""
+        self.fold()
         with self._lock:
             return {key: _copy(cell) for key, cell in self._totals.items()}
 
     def drain(self) -> tuple[dict[MinuteKey, ServiceCell], dict[tuple[str, str], SignatureHit]]:
         """Take the minute cells and divergence hits not yet written."""
+        self.fold()
         with self._lock:
             minutes, self._minutes = self._minutes, {}
             hits, self._hits = self._hits, {}
@@ -165,6 +176,7 @@ class ServiceCounts:
 
     def pending(self) -> int:
         """Minute cells and hits waiting to be written."""
+        self.fold()
         with self._lock:
             return len(self._minutes) + len(self._hits)
 

@@ -13,7 +13,10 @@ import pytest_asyncio
 from tests.conftest import create_database, drop_database
 from tests.integration.service.conftest import service_settings
 
-SERVICES = ("combat_service", "user_manager", "health_service")
+SERVICES = (
+    "combat_service", "user_manager", "health_service", "player_position_service",
+    "npc_combat_integration_service", "corpse_lifecycle_service", "exploration_service",
+)  # fmt: skip
 
 
 @pytest.fixture(scope="package")
@@ -33,7 +36,8 @@ def services_database() -> Iterator[str]:
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")
 async def system(services_database: str) -> AsyncIterator[Any]:
-    """The system, counting ``SERVICES`` from the start and admitting at most 3 more names."""
+    """The system, counting ``SERVICES`` from the start and admitting at most 3 more names
+    (the cap test takes them; other tests name configured services only)."""
     from app.bootstrap import open_system
 
     settings = service_settings(services_database).model_copy(

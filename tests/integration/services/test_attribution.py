@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from routing.services import ServiceThread, calling_service
-from tests.integration.services.conftest import stored_calls
+from tests.integration.services.conftest import SERVICES, stored_calls
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="package")]
 
@@ -168,7 +168,7 @@ class TestTheCapHolds:
         assert admitted <= set(names) and len(admitted) == 3
         assert calls["other"] == 10_000 - 3 and sum(calls.values()) == 10_000
         labels = system.attribution.names.known()
-        assert len(labels) == 3 + 3 + 2  # configured, admitted, unattributed and other
+        assert len(labels) == len(SERVICES) + 3 + 2  # configured, admitted, the two reserved
         served = {
             line.split('service="')[1].split('"')[0]
             for line in scrape(system)
