@@ -104,6 +104,7 @@ class ServiceRollupWriter:
         self.interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self._outage = False
+        self._writing = asyncio.Lock()  # a flush waits for a write in flight
 
     def start(self) -> None:
         """Start writing on the running loop (idempotent)."""
@@ -122,15 +123,17 @@ class ServiceRollupWriter:
             await self.flush()
 
     async def flush(self) -> None:
-        """Write what is pending now; raises if the database refuses (counts are kept)."""
-        minutes, hits = self.counts.drain()
-        if not minutes and not hits:
-            return
-        try:
-            await self._write(minutes, hits)
-        except BaseException:
-            self.counts.restore(minutes, hits)
-            raise
+        """Write what is pending now, after any write in flight; raises if the database
+        refuses (the counts are kept for the next try)."""
+        async with self._writing:
+            minutes, hits = self.counts.drain()
+            if not minutes and not hits:
+                return
+            try:
+                await self._write(minutes, hits)
+            except BaseException:
+                self.counts.restore(minutes, hits)
+                raise
 
     async def _run(self) -> None:
         while True:
