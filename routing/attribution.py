@@ -4,7 +4,8 @@
 once, after the shadow runner is installed, so it sees every call of every view. Per call it
 reads the service (the view's own, else the context's, see ``routing.services``), maps it to
 a bounded label, and once the answering path has returned or raised hands ``record`` one
-``(label, operation, answering path, raised)`` tuple. ``record`` must be cheap and
+``(label, operation, answering path, raised)`` tuple (made once per label and route, then
+reused). ``record`` must be cheap and
 thread-safe (``ServiceCounts.record`` is a ``deque.append``); aggregation happens later, off
 the caller's path.
 
@@ -48,6 +49,7 @@ def attribute(router: Any, record: Record, names: ServiceNames) -> None:
 def counted(serve: Dispatch, path: str, record: Record, names: ServiceNames) -> Dispatch:
     """``serve``, recording each call under its service once the answering path is done."""
     current, known, label = _service.get, names.labels.get, names.label
+    made, make = _records(path)
 
     async def serve_counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         own = route.service
@@ -58,15 +60,16 @@ def counted(serve: Dispatch, path: str, record: Record, names: ServiceNames) -> 
             name = own
             token = _service.set(own)
         service = known(name) or label(name)
+        ok_failed = made((service, route)) or make(service, route)
         try:
             result = await serve(route, args, kwargs)
         except Exception:
-            record((service, route.operation, path, True))
+            record(ok_failed[1])
             raise
         finally:
             if token is not None:
                 _service.reset(token)
-        record((service, route.operation, path, False))
+        record(ok_failed[0])
         return result
 
     return serve_counted
@@ -77,6 +80,7 @@ def counted_sync(
 ) -> SyncDispatch:
     """The blocking twin of :func:`counted`, for the sync facade."""
     current, known, label = _service.get, names.labels.get, names.label
+    made, make = _records(path)
 
     def serve_counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         own = route.service
@@ -87,15 +91,36 @@ def counted_sync(
             name = own
             token = _service.set(own)
         service = known(name) or label(name)
+        ok_failed = made((service, route)) or make(service, route)
         try:
             result = serve(route, args, kwargs)
         except Exception:
-            record((service, route.operation, path, True))
+            record(ok_failed[1])
             raise
         finally:
             if token is not None:
                 _service.reset(token)
-        record((service, route.operation, path, False))
+        record(ok_failed[0])
         return result
 
     return serve_counted
+
+
+Records = tuple[CallRecord, CallRecord]
+
+
+def _records(
+    path: str,
+) -> tuple[Callable[[tuple[str, Route]], Records | None], Callable[[str, Route], Records]]:
+    """A cache of the two records (answered, raised) of each (label, route), made once.
+
+    Appending a record that already exists allocates nothing, so counting a call leaves no
+    garbage behind; the cache is bounded by the labels times the routes.
+    """
+    cache: dict[tuple[str, Route], Records] = {}
+
+    def make(service: str, route: Route) -> Records:
+        pair = ((service, route.operation, path, False), (service, route.operation, path, True))
+        return cache.setdefault((service, route), pair)
+
+    return cache.get, make
