@@ -170,3 +170,21 @@ class TestServiceNames:
         with ThreadPoolExecutor(8) as pool:
             list(pool.map(names.label, [f"n{i % 200}" for i in range(4000)]))
         assert len(names.known()) == 52
+
+
+class TestSettings:
+    """``DUALPATH_SERVICES`` is checked when the settings are read."""
+
+    def test_configured_names(self) -> None:
+        from app.settings import Settings
+
+        settings = Settings(services=" combat_service, user_manager ,")
+        assert settings.service_names == ("combat_service", "user_manager")
+
+    def test_a_bad_name_is_refused(self) -> None:
+        from pydantic import ValidationError
+
+        from app.settings import Settings
+
+        with pytest.raises(ValidationError, match="not valid"):
+            Settings(services="combat_service,Not Valid")
