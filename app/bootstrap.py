@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from prometheus_client import CollectorRegistry
 
+from app.attribution import make_attribution
 from app.database import resolve_database_url
 from app.guard import attach_guard  # guarded rollout
 from app.heap import HeapTrimmer
@@ -46,6 +47,7 @@ class System:
     - ``guard``: rolls a domain back when its figures breach the thresholds (or None);
     - ``shadow_runner``: serves ``shadow`` and ``live`` by running both paths; ``drain()``
       waits for the comparisons still running;
+    - ``attribution``: the calls counted by calling service (names, counts, their writer);
     - ``legacy`` and ``async_layer``: the two paths themselves, for tests and benchmarks.
     """
 
@@ -61,6 +63,7 @@ class System:
     divergences: Divergences
     guard: Any = None  # guarded rollout: app.guard.Guard, None when DUALPATH_GUARD_ENABLED=0
     shadow_runner: Any = None  # routing.shadow_runner.ShadowRunner: serves shadow and live
+    attribution: Any = None  # app.attribution.Attribution: the counts by calling service
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -113,6 +116,9 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
         shadow = make_shadow(settings, url)
         shadow.start()
         stack.push_async_callback(shadow.stop)
+        attribution = make_attribution(settings, shadow)  # written until the shadow stops
+        attribution.start()
+        stack.push_async_callback(attribution.stop)
         router = PersistenceRouter(
             build_registry(),
             legacy=legacy,
@@ -134,6 +140,7 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             guard.start()
             stack.push_async_callback(guard.stop)
         # -- end guarded rollout --
+        attribution.attach(router, shadow)  # rollout per service: counted by calling service
         trimmer = HeapTrimmer(settings.heap_trim_interval_s)
         trimmer.start()
         stack.push_async_callback(trimmer.stop)
@@ -155,6 +162,7 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
             shadow.divergences,
             guard=guard,  # guarded rollout
             shadow_runner=runner,
+            attribution=attribution,
         )
 
 

@@ -32,7 +32,9 @@ def run(
     Without DATABASE_URL an embedded PostgreSQL starts under .dualpath/pg (and is reused next
     time). The schema is migrated, a world is seeded if the database has none, player and
     room go to shadow and health to live (only where a domain is still legacy), and the
-    service starts with background traffic so the dashboard shows live figures. It prints
+    service starts with background traffic so the dashboard shows live figures; the traffic
+    calls as services of the migration guide (DUALPATH_SERVICES defaults to them) and a
+    little as no service, so the migration map has rows. It prints
     the dashboard URL and the ops token (generated unless DUALPATH_OPS_TOKEN is set).
 
     Example: dualpath run --players 500 --port 8080
@@ -55,6 +57,7 @@ def run(
             "ops_token": SecretStr(token),
             "host": host or settings.host,
             "port": port or settings.port,
+            "services": settings.services or ",".join(_demo_services()),
         }
     )
     asyncio.run(_serve(settings, token, concurrency))
@@ -89,6 +92,13 @@ async def _serve(settings: Settings, token: str, concurrency: int) -> None:
                 await traffic
 
 
+def _demo_services() -> list[str]:
+    """The calling services of the background traffic, for DUALPATH_SERVICES when unset."""
+    from app.service.traffic import DEMO_SERVICES
+
+    return sorted({name for name in DEMO_SERVICES.values() if name})
+
+
 async def _demo_flags(system: Any) -> None:
     """Move the demo domains forward one legal step at a time, unless ops moved them."""
     for domain, steps in DEMO_FLAGS.items():
@@ -109,10 +119,9 @@ async def _background_traffic(system: Any, concurrency: int) -> None:
         return
     from app.service.traffic import run_traffic
 
-    router = system.router.for_service("demo")
     while True:
-        try:
-            await run_traffic(router, seconds=30, concurrency=concurrency)
+        try:  # each action as a service of the migration guide, a few as none (the map's rows)
+            await run_traffic(system.router, seconds=30, concurrency=concurrency, services=True)
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -58,6 +58,10 @@ class Settings(BaseSettings):
     guard_overrides: str = ""  # JSON: {"health": {"max_error_rate": 0.1}}
     # Freed heap memory given back to the system this often (app/heap.py); 0 turns it off.
     heap_trim_interval_s: float = Field(default=5.0, ge=0, le=3600)
+    # Rollout per service (app/attribution.py): the calling services counted by name.
+    services: str = ""  # "combat_service,user_manager": always counted, exported from zero
+    service_cap: int = Field(default=50, ge=0, le=10_000)  # names first seen, beyond configured
+    service_flush_interval_s: float = Field(default=1.0, gt=0, le=60)
     # Readiness (app/readiness.py): what a domain needs before its next step.
     readiness_min_minutes: float = Field(default=30.0, ge=0)
     # The divergence rate every operation that ran must be shown to be below, and how sure.
@@ -87,6 +91,21 @@ class Settings(BaseSettings):
         from app.guard import parse_threshold_overrides
 
         parse_threshold_overrides(value)
+        return value
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """The configured calling services (``DUALPATH_SERVICES``), in order."""
+        return tuple(name.strip() for name in self.services.split(",") if name.strip())
+
+    @field_validator("services")
+    @classmethod
+    def _valid_services(cls, value: str) -> str:
+        from routing.services import check_service_name
+
+        for name in value.split(","):
+            if name.strip():
+                check_service_name(name.strip())
         return value
 
     @field_validator("flag_provider")

@@ -13,6 +13,7 @@ from typing import Protocol
 import structlog
 
 from flags.model import MODES, SAFE_MODE, Mode
+from routing.services import current_service
 
 _KNOWN: frozenset[str] = frozenset(MODES)
 
@@ -41,7 +42,13 @@ class GuardedFlags:
         return self._down
 
     def mode_for(self, domain: str, key: str | None, service: str | None) -> Mode:
-        """The source's mode for this call, or ``legacy`` if it raised or answered nonsense."""
+        """The source's mode for this call, or ``legacy`` if it raised or answered nonsense.
+
+        A call from a view without a service of its own is decided for the context's calling
+        service (``routing.services``), so a flag that targets a service reaches its calls.
+        """
+        if service is None:
+            service = current_service()
         try:
             mode = self._source.mode_for(domain, key, service)
         except Exception as exc:

@@ -34,6 +34,8 @@
       if (!el.name) return;
       if (url.indexOf("{" + el.name + "}") >= 0) {
         url = url.replace("{" + el.name + "}", encodeURIComponent(el.value));
+      } else if (el.dataset.list !== undefined) {
+        body[el.name] = el.value.split(",").filter(function (v) { return v; });
       } else if (el.type === "checkbox") {
         body[el.name] = el.checked;
       } else if (el.value === "") {
@@ -82,6 +84,7 @@
   function refresh(force) {
     var live = document.getElementById("live"), pause = document.getElementById("pause");
     if (!live || (!force && (document.hidden || (pause && pause.checked)))) return;
+    if (!force && live.querySelector("details[open]")) return;  // a form is being filled in
     fetch(location.href, { headers: { Accept: "text/html" } })
       .then(function (resp) { return resp.ok ? resp.text() : Promise.reject(resp.status); })
       .then(function (html) {
