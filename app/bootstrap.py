@@ -56,7 +56,7 @@ class System:
     shadow: Shadow
     divergences: Divergences
     guard: Any = None  # guarded rollout: app.guard.Guard, None when DUALPATH_GUARD_ENABLED=0
-    shadow_runner: Any = None  # routing.shadow_runner.ShadowRunner: serves shadow and live
+    shadow_runner: Any = None  # routing.shadowing.runner.ShadowRunner: serves shadow and live
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -174,7 +174,7 @@ def make_shadow(settings: Settings, database_url: str) -> Shadow:
 def make_shadow_runner(settings: Settings, router: Any, shadow: Shadow) -> Any:
     """The runner that serves shadow and live mode on ``router``, judged by ``shadow``."""
     from app.operations import shadow_writes
-    from routing.shadow_runner import RunnerConfig, ShadowRunner
+    from routing.shadowing.runner import RunnerConfig, ShadowRunner
 
     config = RunnerConfig(
         shadow_timeout_s=settings.shadow_timeout_s,

@@ -23,15 +23,15 @@ import pytest
 from app.bootstrap import System
 from app.operations import build_registry, shadow_writes
 from persistence.seed import SeedSummary
-from routing.readback import effects
-from routing.shadow_paths import (
+from routing.shadowing.plans import compile_plans
+from routing.shadowing.rows import effects
+from routing.shadowing.transactions import (
     Done,
     Limits,
     primary_write_legacy,
     shadow_write_async,
     shadow_write_legacy,
 )
-from routing.shadow_plan import compile_plans
 
 pytestmark = pytest.mark.integration
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from routing.preemption import Preemption
-from routing.shadow_paths import Done
+from routing.shadowing.preemption import Preemption
+from routing.shadowing.transactions import Done
 
 pytestmark = pytest.mark.unit
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routing.keys import KeyOf, compile_key
-from routing.readback import Dialect, Entity, capture_params, capture_sql
 from routing.registry import Operation, OperationRegistry
-from routing.write_watch import Watched, watched_by
+from routing.shadowing.rows import Dialect, Entity, capture_params, capture_sql
+from routing.shadowing.write_watch import Watched, watched_by
 
 __all__ = [
     "Capture",

@@ -17,12 +17,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from routing.dispatch import Dispatch, Route, SyncDispatch
-from routing.shadow_plan import NO_PLAN
+from routing.shadowing.plans import NO_PLAN
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable
 
-    from routing.shadow_plan import WritePlan
+    from routing.shadowing.plans import WritePlan
 
 __all__ = ["WatchedWrites"]
 

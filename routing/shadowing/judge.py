@@ -16,8 +16,8 @@ from typing import Any, Protocol
 
 import structlog
 
-from routing.readback import effects
-from routing.shadow_paths import Done
+from routing.shadowing.rows import effects
+from routing.shadowing.transactions import Done
 from shadow.engine import DivergenceError
 from shadow.normalise import normalise
 from shadow.observation import Observation

@@ -28,8 +28,8 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from routing.readback import Captured, lock_timeout_script, parse_capture, restore_script
-from routing.shadow_plan import Capture
+from routing.shadowing.plans import Capture
+from routing.shadowing.rows import Captured, lock_timeout_script, parse_capture, restore_script
 
 __all__ = [
     "AsyncPath",

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from routing.dispatch import Route
 from routing.registry import Operation
-from routing.shadow_paths import Done, Probe, timed_legacy
+from routing.shadowing.transactions import Done, Probe, timed_legacy
 
 __all__ = [
     "Args",

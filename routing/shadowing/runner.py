@@ -5,7 +5,7 @@ in ``live`` mode the other way round. The caller always gets the primary's value
 exception; nothing of the shadow (its exceptions, its slowness, its events, its writes)
 reaches the caller or the database. ``runner.install(router)`` plugs it in: it serves
 ``shadow`` and ``live``, and wraps ``legacy`` and ``async`` so that their writes are heard
-(``routing.shadow_watch``).
+(``routing.shadowing.writes``).
 
 Reads
     Both paths start at once; the shadow in a fresh context (so it can never join a unit of
@@ -14,8 +14,8 @@ Reads
     ``shadow_timeout_s`` from its start, and hands both observations to the shadow engine.
     The two reads are not one snapshot, so a read is compared only if no write of what it
     read (the entity, or for lists the whole kind) was in flight or ended while either side
-    ran; otherwise it is a counted skip, ``raced`` (``routing.write_watch``). Every write this
-    process routes is seen, whatever its domain's mode (``routing.shadow_watch``); a write
+    ran; otherwise it is a counted skip, ``raced`` (``write_watch``). Every write this
+    process routes is seen, whatever its domain's mode (``routing.shadowing.writes``); a write
     from another process that lands between the two reads can show up as a divergence.
 
 Writes: applied exactly once, compared without false divergences, nobody waits on the shadow
@@ -35,7 +35,7 @@ Writes: applied exactly once, compared without false divergences, nobody waits o
        even if other writes committed since), applies its write, reads the rows back, takes
        the unit's events, and rolls back. Its events are never published; its rows never
        committed.
-    3. Primaries come first (``routing.preemption``): a primary write that starts cancels the
+    3. Primaries come first (``preemption``): a primary write that starts cancels the
        async shadows holding its entity's rows (their transaction rolls back at once), and a
        shadow does not start while a primary of its entity is in flight. A shadow that finds
        a lock taken retries a few times over ~80 ms, then gives up. Every such case is a
@@ -93,29 +93,8 @@ from typing import Any
 
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.loop_thread import LoopThread
-from routing.preemption import Preemption
 from routing.registry import Operation, OperationRegistry
-from routing.shadow_observe import Observer, snapshot
-from routing.shadow_paths import (
-    Done,
-    Limits,
-    Probe,
-    primary_write_async,
-    primary_write_legacy,
-    shadow_write_async,
-    shadow_write_legacy,
-    timed_async,
-    timed_legacy,
-)
-from routing.shadow_plan import (
-    NO_PLAN,
-    NO_READ,
-    ShadowWrites,
-    WritePlan,
-    compile_plans,
-    compile_reads,
-)
-from routing.shadow_support import (
+from routing.shadowing.config import (
     Args,
     Engine,
     RunnerConfig,
@@ -128,9 +107,30 @@ from routing.shadow_support import (
     in_thread,
     ready,
 )
-from routing.shadow_sync import SyncServing
-from routing.shadow_watch import WatchedWrites
-from routing.write_watch import WriteWatch
+from routing.shadowing.judge import Observer, snapshot
+from routing.shadowing.plans import (
+    NO_PLAN,
+    NO_READ,
+    ShadowWrites,
+    WritePlan,
+    compile_plans,
+    compile_reads,
+)
+from routing.shadowing.preemption import Preemption
+from routing.shadowing.reads import SyncServing
+from routing.shadowing.transactions import (
+    Done,
+    Limits,
+    Probe,
+    primary_write_async,
+    primary_write_legacy,
+    shadow_write_async,
+    shadow_write_legacy,
+    timed_async,
+    timed_legacy,
+)
+from routing.shadowing.write_watch import WriteWatch
+from routing.shadowing.writes import WatchedWrites
 
 __all__ = ["Engine", "RunnerConfig", "ShadowRunner"]
 
@@ -206,7 +206,7 @@ class ShadowRunner(SyncServing, WatchedWrites):
         """Serve ``shadow`` and ``live`` on ``router``, and hear the writes of the other modes.
 
         ``legacy`` and ``async`` keep the strategies in place, wrapped so that their writes
-        reach the write watch (``routing.shadow_watch``).
+        reach the write watch (``routing.shadowing.writes``).
         """
         for mode in ("shadow", "live"):
             router.use_dispatch(mode, self.dispatch(mode), sync=self.sync_dispatch(mode))

@@ -16,18 +16,18 @@ from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
 from routing.dispatch import Route
-from routing.shadow_observe import snapshot
-from routing.shadow_paths import Done, Probe, primary_write_legacy, timed_legacy
-from routing.shadow_support import Args, bound, copies
+from routing.shadowing.config import Args, bound, copies
+from routing.shadowing.judge import snapshot
+from routing.shadowing.transactions import Done, Probe, primary_write_legacy, timed_legacy
 
 if TYPE_CHECKING:
     from collections import Counter
 
     from routing.loop_thread import LoopThread
     from routing.registry import Operation
-    from routing.shadow_observe import Observer
-    from routing.shadow_runner import WriteCall
-    from routing.shadow_support import RunnerConfig
+    from routing.shadowing.config import RunnerConfig
+    from routing.shadowing.judge import Observer
+    from routing.shadowing.runner import WriteCall
 
 __all__ = ["SyncServing"]
 

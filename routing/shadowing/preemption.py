@@ -8,7 +8,7 @@ once, the primary waits at most for that rollback, and the shadow is counted as 
 (``preempted``), never as a divergence.
 
 Legacy shadows run in threads, which cannot be cancelled; their statements are bounded by
-``statement_timeout`` instead (see ``routing.shadow_paths``).
+``statement_timeout`` instead (see ``routing.shadowing.transactions``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 
-from routing.shadow_paths import Done
+from routing.shadowing.transactions import Done
 
 __all__ = ["Preemption"]
 

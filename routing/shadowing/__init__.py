@@ -1,0 +1,1 @@
+"""The shadow runner: serves ``shadow`` and ``live`` by running both paths and comparing them."""
