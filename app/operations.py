@@ -15,7 +15,7 @@ every list (``persistence.api``), so order is compared too.
 
 ``shadow_writes()`` tells the shadow runner which rows each read-back name stands for, so a
 shadowed write can capture them before the primary writes, restore them in the shadow's
-rolled-back transaction, and compare the rows both paths left (``routing.shadowing.runner``).
+rolled-back transaction, and compare the rows both paths left (``routing.shadowing``).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ import uuid
 from typing import Any
 
 from persistence.api import LEGACY_NAMES
+from persistence.errors import UnitOfWorkAlreadyOpen
 from routing.registry import Kind, Operation, OperationRegistry
-from routing.shadowing.plans import ShadowWrites
-from routing.shadowing.rows import Entity, RowGroup
+from routing.shadowing import Entity, RowGroup, ShadowWrites
 
 DOMAINS: tuple[str, ...] = (
     "player",
@@ -177,4 +177,5 @@ def shadow_writes() -> ShadowWrites:
             "get_item_instance": "item",
             "item_instance_exists": "item",
         },
+        already_open=(UnitOfWorkAlreadyOpen,),
     )

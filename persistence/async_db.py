@@ -56,6 +56,7 @@ from persistence.errors import (
     DatabaseError,
     PersistenceError,
     TransactionAborted,
+    UnitOfWorkAlreadyOpen,
     ValidationError,
 )
 from persistence.events import EventBus
@@ -470,7 +471,7 @@ class _TransactionScope:
 
     async def __aenter__(self) -> AsyncUnitOfWork:
         if self._database.unit_of_work() is not None:
-            raise RuntimeError(
+            raise UnitOfWorkAlreadyOpen(
                 "a transaction is already open in this context; nesting is not allowed"
             )
         pool = await self._database.pool()

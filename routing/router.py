@@ -141,6 +141,15 @@ class PersistenceRouter:
         return f"<PersistenceRouter service={self.service!r} operations={len(self.registry)}>"
 
 
+def paths_of(router: PersistenceRouter) -> RoutedPaths:
+    """What every view of ``router`` shares: both paths, the registry, the pool, the loop thread.
+
+    A function rather than a method, so the router's own namespace holds only operations
+    and the few methods every view has.
+    """
+    return router._paths
+
+
 def _routed(paths: RoutedPaths, route: Route) -> Callable[..., Awaitable[Any]]:
     """The async method of one route: decide once, then await the mode's dispatch."""
     operation = route.operation

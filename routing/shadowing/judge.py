@@ -1,8 +1,8 @@
 """The runner's last step: wait for the shadow (within its time), then let the engine judge.
 
 Runs in a background task, off the caller's path. Everything that goes wrong here is logged
-and swallowed, except ``DivergenceError`` in test mode (raised by the engine when it is in
-test mode itself, or here when only the runner is), which the runner raises in the caller.
+and swallowed, except ``DivergenceError`` in test mode (``raise_on_divergence``), which the
+runner raises in the caller. This is the one place test mode raises.
 """
 
 from __future__ import annotations
@@ -16,99 +16,101 @@ from typing import Any, Protocol
 
 import structlog
 
+from flags.model import Mode
+from routing.registry import Operation
+from routing.shadowing.config import ShadowMode, Skip
 from routing.shadowing.rows import effects
-from routing.shadowing.transactions import Done
+from routing.shadowing.sides import Outcome
 from shadow.engine import DivergenceError
 from shadow.normalise import normalise
 from shadow.observation import Observation
 
-__all__ = ["Observer", "snapshot"]
+__all__ = ["Engine", "Judge", "observation", "snapshot"]
 
 _IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
 _clock = time.perf_counter
-PRIMARY_PATH = {"shadow": "legacy", "live": "async"}
-SHADOW_PATH = {"shadow": "async", "live": "legacy"}
+PRIMARY_PATH: dict[ShadowMode, str] = {"shadow": "legacy", "live": "async"}
+SHADOW_PATH: dict[ShadowMode, str] = {"shadow": "async", "live": "legacy"}
 
 
-class _Engine(Protocol):
+class Engine(Protocol):
+    """The shadow engine, as the runner uses it (``shadow.engine.ShadowEngine`` fits)."""
+
     def observe(
         self,
         operation: Any,
         primary: Observation,
         shadow: Observation,
         *,
-        mode: str,
+        mode: Mode,
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
     ) -> Any: ...
 
 
-class _Spec(Protocol):
-    @property
-    def ignore_fields(self) -> frozenset[str]: ...
-
-
-class Observer:
-    """Turns two ``Done`` s into observations for the engine, counting what it compared."""
+class Judge:
+    """Turns two ``Outcome`` s into observations for the engine; counts compared and skipped."""
 
     def __init__(
-        self, engine: _Engine, shadow_timeout_s: float, raise_on_divergence: bool = False
+        self, engine: Engine, shadow_timeout_s: float, raise_on_divergence: bool = False
     ) -> None:
         self.engine = engine
         self.timeout_s = shadow_timeout_s
         self.raise_on_divergence = raise_on_divergence
         self.compared = 0
+        self.skipped: Counter[Skip] = Counter()
 
     @staticmethod
-    def with_arguments(done: Done, arguments: Any) -> Done:
-        """``done`` with the state of the call's arguments after it."""
-        return dataclasses.replace(done, arguments=arguments)
+    def with_arguments(outcome: Outcome, arguments: Any) -> Outcome:
+        """``outcome`` with the state of the call's arguments after it."""
+        return dataclasses.replace(outcome, arguments=arguments)
+
+    def skip(self, reason: Skip) -> None:
+        """Count a call that was not compared."""
+        self.skipped[reason] += 1
 
     async def compare(
         self,
-        operation: Any,
-        mode: str,
-        primary: Done,
-        shadow: asyncio.Future[Done],
+        operation: Operation,
+        mode: ShadowMode,
+        primary: Outcome,
+        shadow: asyncio.Future[Outcome],
         started: float,
         inputs: Mapping[str, Any],
-        skipped: Counter[str] | None = None,
     ) -> None:
         """Wait for ``shadow`` until ``started`` + the timeout, then observe both sides.
 
-        If either side is marked ``skipped`` (a shadow write that gave up, a read that raced
-        with a write) there is nothing to compare; the reason is counted in ``skipped``.
+        If either side is marked ``skipped`` there is nothing to compare; the reason is
+        counted instead.
         """
         try:
-            await self._compare(operation, mode, primary, shadow, started, inputs, skipped)
+            await self._compare(operation, mode, primary, shadow, started, inputs)
         except DivergenceError:
             raise
         except Exception as exc:
             structlog.get_logger().error(
-                "shadow.runner_failed", operation=getattr(operation, "name", "?"), exc_info=exc
+                "shadow.runner_failed", operation=operation.name, exc_info=exc
             )
 
     async def _compare(
         self,
-        operation: Any,
-        mode: str,
-        primary: Done,
-        shadow_future: asyncio.Future[Done],
+        operation: Operation,
+        mode: ShadowMode,
+        primary: Outcome,
+        shadow_future: asyncio.Future[Outcome],
         started: float,
         inputs: Mapping[str, Any],
-        skipped: Counter[str] | None,
     ) -> None:
         remaining = max(self.timeout_s - (_clock() - started), 0.0)
         timed_out = False
         try:
             shadow = await asyncio.wait_for(shadow_future, remaining)
         except TimeoutError:
-            shadow, timed_out = Done(duration_s=self.timeout_s), True
+            shadow, timed_out = Outcome(duration_s=self.timeout_s), True
         reason = shadow.skipped or primary.skipped
         if reason is not None:
-            if skipped is not None:
-                skipped[reason] += 1
+            self.skip(reason)
             return
         self.compared += 1
         result = self.engine.observe(
@@ -119,33 +121,38 @@ class Observer:
             inputs=inputs,
             timed_out=timed_out or shadow.timed_out,
         )
-        if self.raise_on_divergence and getattr(result, "mismatched", False):
+        if self.raise_on_divergence and result is not None and result.mismatched:
             raise DivergenceError(result)
 
 
-def snapshot(done: Done) -> Done:
-    """``done`` with its value frozen as plain data, taken before the caller gets the value.
+def snapshot(outcome: Outcome) -> Outcome:
+    """``outcome`` with its value frozen as plain data, taken before the caller gets the value.
 
-    The caller owns the object the primary returned and may change it (move a player, apply
-    damage to it) before the comparison runs in the background; comparing that object then
-    would report the caller's change as a divergence.
+    The caller owns the object the primary returned and may change it before the comparison
+    runs in the background; comparing that object then would report the caller's change as a
+    divergence.
     """
-    if isinstance(done.value, _IMMUTABLE):
-        return done
-    return dataclasses.replace(done, value=normalise(done.value))
+    if isinstance(outcome.value, _IMMUTABLE):
+        return outcome
+    return dataclasses.replace(outcome, value=normalise(outcome.value))
 
 
-def observation(path: str, done: Done, operation: _Spec) -> Observation:
+def observation(path: str, outcome: Outcome, operation: Operation) -> Observation:
     """What one path did, as the engine takes it."""
     return Observation(
-        path, done.value, done.error, done.duration_s, _effects(done, operation), done.events
+        path,
+        outcome.value,
+        outcome.error,
+        outcome.duration_s,
+        _effects(outcome, operation),
+        outcome.events,
     )
 
 
-def _effects(done: Done, operation: _Spec) -> Any:
+def _effects(outcome: Outcome, operation: Operation) -> Any:
     out: dict[str, Any] = {}
-    if done.after is not None:
-        out.update(effects(done.after, frozenset(operation.ignore_fields)))
-    if done.arguments is not None:
-        out["arguments"] = done.arguments
+    if outcome.after is not None:
+        out.update(effects(outcome.after, frozenset(operation.ignore_fields)))
+    if outcome.arguments is not None:
+        out["arguments"] = outcome.arguments
     return out or None

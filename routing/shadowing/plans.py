@@ -19,6 +19,7 @@ from typing import Any
 from routing.keys import KeyOf, compile_key
 from routing.registry import Operation, OperationRegistry
 from routing.shadowing.rows import Dialect, Entity, capture_params, capture_sql
+from routing.shadowing.sides import Args
 from routing.shadowing.write_watch import Watched, watched_by
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "compile_reads",
 ]
 
-Args = tuple[tuple[Any, ...], dict[str, Any]]
 Prepare = Callable[[tuple[Any, ...], dict[str, Any]], Args]
 DIALECTS: tuple[Dialect, ...] = ("asyncpg", "psycopg2")
 
@@ -47,6 +47,8 @@ class ShadowWrites:
     ``kinds``: domain → the entity kinds its calls read or write (for the write watch).
     ``read_entities``: read name → the kind whose key is that read's key (``get_container``
     reads one container), so it is compared unless that very entity was written meanwhile.
+    ``already_open``: what the paths' ``transaction()`` raises when the caller has a unit of
+    work open (the runner then lets the caller's unit of work own the write, unshadowed).
     """
 
     entities: Mapping[str, Entity] = field(default_factory=dict)
@@ -54,6 +56,7 @@ class ShadowWrites:
     prepare: Mapping[str, Prepare] = field(default_factory=dict)
     kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_entities: Mapping[str, str] = field(default_factory=dict)
+    already_open: tuple[type[BaseException], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

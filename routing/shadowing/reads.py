@@ -1,141 +1,150 @@
-"""The shadow runner's blocking strategies, for the sync facade's callers.
+"""A shadowed read: both sides start at once, the primary answers, the judge compares later.
 
-``live``: the whole async dispatch runs on the router's background loop (the async primary
-there, the legacy shadow in the router's thread pool) and the caller waits for its answer.
-``shadow``: the legacy primary runs in the caller's own thread (inside a unit of work the
-caller opened, if any, as legacy-only would); the shadow and the comparison are handed to the
-background loop, and the caller waits for them only in test mode.
+The shadow runs in a fresh context (it can never join a unit of work the caller has open)
+and takes a slot; the two sides are not one snapshot, so the write watch decides whether the
+comparison stands (``admission``). Async callers and the sync facade's callers (``shadow``:
+the legacy primary in the caller's thread, the shadow on the router's background loop) are
+served side by side here.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import copy
 import time
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from concurrent.futures import Future
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from routing.dispatch import Route
-from routing.shadowing.config import Args, bound, copies
-from routing.shadowing.judge import snapshot
-from routing.shadowing.transactions import Done, Probe, primary_write_legacy, timed_legacy
+from routing.registry import Operation
+from routing.shadowing.admission import Admission
+from routing.shadowing.background import Background
+from routing.shadowing.config import ShadowMode, Skip
+from routing.shadowing.judge import Judge, snapshot
+from routing.shadowing.plans import NO_READ, ReadPlan
+from routing.shadowing.sides import (
+    Args,
+    Outcome,
+    Unraced,
+    call_later,
+    in_pool,
+    legacy_in_pool,
+    private_arguments,
+    settled,
+    timed_async,
+    timed_legacy,
+)
 
-if TYPE_CHECKING:
-    from collections import Counter
-
-    from routing.loop_thread import LoopThread
-    from routing.registry import Operation
-    from routing.shadowing.config import RunnerConfig
-    from routing.shadowing.judge import Observer
-    from routing.shadowing.runner import WriteCall
-
-__all__ = ["SyncServing"]
+__all__ = ["Reads"]
 
 _clock = time.perf_counter
 
 
-class SyncServing:
-    """Mixed into ``ShadowRunner``: the strategies ``sync_dispatch`` returns."""
+class Reads:
+    """Serves the reads of ``shadow`` and ``live`` mode."""
 
-    if TYPE_CHECKING:
-        config: RunnerConfig
-        legacy: Any
-        skipped: Counter[str]
-        _loop_thread: LoopThread
-        _observer: Observer
-        _submitted: set[Future[None]]
+    def __init__(
+        self,
+        plans: Mapping[str, ReadPlan],
+        admission: Admission,
+        judge: Judge,
+        background: Background,
+    ) -> None:
+        self._plans = plans
+        self._admission = admission
+        self._judge = judge
+        self._background = background
 
-        def _read(
-            self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], mode: str, *,
-            legacy_keys: bool,
-        ) -> Awaitable[Any]: ...  # fmt: skip
-        def _write(
-            self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], mode: str, *,
-            legacy_keys: bool,
-        ) -> Awaitable[Any]: ...  # fmt: skip
-        def _write_call(
-            self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
-        ) -> WriteCall: ...
-        def _primary_window(self, touched: list[tuple[str, str | None]]) -> Any: ...
-        def _shadow_write(self, call: WriteCall, primary: Done, mode: str) -> Awaitable[None]: ...
-        def _probe(
-            self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
-        ) -> Probe | None: ...
-        def _start_shadow_read(
-            self, route: Route, args: Args, mode: str, probe: Probe | None
-        ) -> asyncio.Future[Done]: ...
-        def _shadow_arguments(
-            self, op: Operation, shadow: asyncio.Future[Done], args: tuple[Any, ...]
-        ) -> asyncio.Future[Done]: ...
-        def _with_arguments(self, op: Operation, done: Done, args: tuple[Any, ...]) -> Done: ...
-        def _spawn(self, coro: Awaitable[None]) -> asyncio.Future[None]: ...
-
-    def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        serve = self._read if route.operation.kind == "read" else self._write
-        return self._loop_thread.run(
-            _coroutine(serve(route, args, kwargs, "live", legacy_keys=True))
-        )
-
-    def _serve_shadow_sync(
-        self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
+    async def serve(
+        self,
+        route: Route,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        mode: ShadowMode,
+        *,
+        legacy_keys: bool,
     ) -> Any:
-        if route.operation.kind == "read":
-            return self._shadow_read_sync(route, args, kwargs)
-        call = self._write_call(route, args, kwargs, True)
-        capture = call.plan.capture(call.keys, "psycopg2")
-        with self._primary_window(call.touched):
-            legacy = bound(route.legacy, call.args, call.kwargs)
-            primary = primary_write_legacy(self.legacy, legacy, capture)
-        if primary.skipped:
-            self.skipped[primary.skipped] += 1
-            return primary.result()
-        compared = snapshot(primary)
-        return self._answer_sync(
-            primary, self._submit(self._shadow_write(call, compared, "shadow"))
-        )
-
-    def _shadow_read_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One read for an async caller (or, in ``live``, for the facade on the loop thread)."""
         op = route.operation
-        probe = self._probe(op, args, kwargs, True)
-        shadow_args, inputs = copies(op, args, kwargs)
-        primary_done: Future[Done] = Future()
-        remote = self._shadow_read_remote(route, shadow_args, primary_done, inputs, probe)
-        compared = self._submit(remote)
-        primary = timed_legacy(bound(route.legacy, args, kwargs), probe)
-        primary_done.set_result(snapshot(self._with_arguments(op, primary, args)))
-        return self._answer_sync(primary, compared)
+        unraced = self._unraced(op, args, kwargs, legacy_keys)
+        shadow_args, inputs = private_arguments(op, args, kwargs)
+        started = _clock()
+        shadow = self._start_shadow(route, shadow_args, mode, unraced)
+        shadow = self._with_shadow_arguments(op, shadow, shadow_args[0])
+        if mode == "shadow":
+            primary = await legacy_in_pool(route, args, kwargs, unraced)
+        else:
+            primary = await timed_async(lambda: route.async_(*args, **kwargs), unraced)
+        compared = snapshot(self._with_arguments(op, primary, args))
+        compare = self._judge.compare(op, mode, compared, shadow, started, inputs)
+        return await self._background.answer(primary, self._background.spawn(compare))
 
-    async def _shadow_read_remote(
+    def serve_shadow_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One read for a blocking caller in ``shadow``: the legacy primary in its thread."""
+        op = route.operation
+        unraced = self._unraced(op, args, kwargs, True)
+        shadow_args, inputs = private_arguments(op, args, kwargs)
+        primary_done: Future[Outcome] = Future()
+        remote = self._shadow_on_loop(route, shadow_args, primary_done, inputs, unraced)
+        comparison = self._background.submit(remote)
+        primary = timed_legacy(call_later(route.legacy, args, kwargs), unraced)
+        primary_done.set_result(snapshot(self._with_arguments(op, primary, args)))
+        return self._background.answer_sync(primary, comparison)
+
+    async def _shadow_on_loop(
         self,
         route: Route,
         args: Args,
-        primary: Future[Done],
+        primary: Future[Outcome],
         inputs: Mapping[str, Any],
-        probe: Probe | None,
+        unraced: Unraced | None,
     ) -> None:
         started = _clock()
         op = route.operation
-        shadow = self._start_shadow_read(route, args, "shadow", probe)
-        shadow = self._shadow_arguments(op, shadow, args[0])
-        done = await asyncio.wrap_future(primary)
-        await self._observer.compare(op, "shadow", done, shadow, started, inputs, self.skipped)
+        shadow = self._start_shadow(route, args, "shadow", unraced)
+        shadow = self._with_shadow_arguments(op, shadow, args[0])
+        outcome = await asyncio.wrap_future(primary)
+        await self._judge.compare(op, "shadow", outcome, shadow, started, inputs)
 
-    def _submit(self, coro: Awaitable[None]) -> Future[None]:
-        """Run ``coro`` on the background loop, tracked like the runner's own tasks."""
+    def _unraced(
+        self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
+    ) -> Unraced | None:
+        watched = self._plans.get(op.name, NO_READ).watched(args, kwargs, legacy=legacy_keys)
+        return self._admission.unraced(watched)
 
-        async def tracked() -> None:
-            await self._spawn(coro)
+    def _start_shadow(
+        self, route: Route, args: Args, mode: ShadowMode, unraced: Unraced | None
+    ) -> asyncio.Future[Outcome]:
+        loop = asyncio.get_running_loop()
+        if not self._admission.slots.take():
+            return settled(loop, Outcome(skipped=Skip.SATURATED))
+        sargs, skwargs = args
+        shadow: asyncio.Future[Outcome]
+        if mode == "shadow":
+            coro = timed_async(lambda: route.async_(*sargs, **skwargs), unraced)
+            shadow = loop.create_task(coro, context=contextvars.Context())
+        else:
+            call = call_later(route.legacy, sargs, skwargs)
+            coro = in_pool(route, contextvars.Context(), timed_legacy, call, unraced)
+            shadow = loop.create_task(coro)
+        shadow.add_done_callback(self._admission.slots.give_back)
+        return shadow
 
-        future = self._loop_thread.submit(tracked())
-        self._submitted.add(future)
-        future.add_done_callback(self._submitted.discard)
-        return future
+    def _with_arguments(self, op: Operation, outcome: Outcome, args: tuple[Any, ...]) -> Outcome:
+        if not op.mutates_arguments:
+            return outcome
+        return self._judge.with_arguments(outcome, copy.deepcopy(args))
 
-    def _answer_sync(self, primary: Done, comparison: Future[None]) -> Any:
-        if self.config.raise_on_divergence:
-            comparison.result()
-        return primary.result()
+    def _with_shadow_arguments(
+        self, op: Operation, shadow: asyncio.Future[Outcome], args: tuple[Any, ...]
+    ) -> asyncio.Future[Outcome]:
+        """A read that updates its arguments: compare their state after the call too."""
+        if not op.mutates_arguments:
+            return shadow
 
+        async def then() -> Outcome:
+            return self._judge.with_arguments(await shadow, args)
 
-async def _coroutine(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
+        return asyncio.ensure_future(then())
