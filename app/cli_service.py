@@ -12,12 +12,15 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import typer
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
 
 __all__ = ["register"]
 
@@ -217,23 +220,17 @@ def _modes(system: Any) -> dict[str, str]:
     return {domain: system.flags.mode_for(domain, None, None) for domain in DOMAINS}
 
 
-def _skipped(system: Any) -> Counter[str]:
-    runner = getattr(system, "shadow_runner", None)
-    return Counter(getattr(runner, "skipped", None) or {})
+def _skipped(system: System) -> Counter[str]:
+    return Counter(system.shadow_runner.skipped)
 
 
-async def _divergence_total(system: Any) -> int | None:
-    """The sum of all divergence group counts, after flushing; None without a store."""
-    store = getattr(system, "divergences", None)
-    if store is None:
-        return None
+async def _divergence_total(system: System) -> int:
+    """The sum of all divergence group counts, after every comparison and the store's flush."""
     from app.service.divergence_access import fetch_groups
 
-    runner = getattr(system, "shadow_runner", None)
-    if runner is not None:
-        await runner.drain()  # comparisons still running record their divergences first
-    await store.flush()
-    return sum(g.count for g in await fetch_groups(store))
+    await system.shadow_runner.drain()  # comparisons still running record theirs first
+    await system.divergences.flush()
+    return sum(g.count for g in await fetch_groups(system.divergences))
 
 
 def _print_report(report: Any) -> None:
@@ -285,9 +282,8 @@ async def _status(settings: Settings) -> None:
 
     async with open_system(settings) as system:
         now = datetime.now(UTC)
-        store = getattr(system, "divergences", None)
-        rollup = await store.rollup(since=now - timedelta(minutes=15)) if store else []
-        groups = await fetch_groups(store, status="open") if store else []
+        rollup = await system.divergences.rollup(since=now - timedelta(minutes=15))
+        groups = await fetch_groups(system.divergences, status="open")
         cards = domain_cards(await system.flags.list(), rollup, groups, now)
         readiness = await _readiness(system, settings, now)
     table = Table(title="dualpath status: shadowed calls of the last 15 minutes")

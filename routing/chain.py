@@ -58,6 +58,11 @@ class DispatchChain:
         self._strategies = dict(strategies)
         self._layers = tuple(layers)
 
+    @property
+    def modes(self) -> tuple[Mode, ...]:
+        """Every mode the chain serves."""
+        return MODES
+
     def order(self, mode: Mode) -> tuple[str, ...]:
         """The names a call in ``mode`` passes through, outermost first, strategy last."""
         names = [layer.name for layer in self._layers if mode in layer.modes]

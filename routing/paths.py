@@ -27,6 +27,8 @@ from routing.modes import GuardedFlags, ModeSource
 from routing.registry import Operation, OperationRegistry
 
 V = TypeVar("V")
+#: The legacy thread pool's size, unless the caller gives a size or a pool of its own.
+LEGACY_THREADS = 16
 
 
 class RoutedPaths:
@@ -40,7 +42,7 @@ class RoutedPaths:
         async_: object,
         flags: ModeSource,
         legacy_executor: Executor | None = None,
-        legacy_threads: int = 16,
+        legacy_threads: int = LEGACY_THREADS,
         dispatch: Mapping[Mode, Dispatch] | None = None,
     ) -> None:
         _check_implemented(registry, legacy, async_)

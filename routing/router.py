@@ -26,7 +26,7 @@ from flags.model import Mode
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.errors import TransactionNotRoutedError
 from routing.modes import ModeSource
-from routing.paths import RoutedPaths, check_names
+from routing.paths import LEGACY_THREADS, RoutedPaths, check_names
 from routing.registry import OperationRegistry
 from routing.sync_facade import SyncFacade, facade_for
 
@@ -58,7 +58,7 @@ class PersistenceRouter:
         flags: ModeSource,
         legacy_executor: Executor | None = None,
         service: str | None = None,
-        legacy_threads: int = 16,
+        legacy_threads: int = LEGACY_THREADS,
         dispatch: Mapping[Mode, Dispatch] | None = None,
     ) -> None:
         check_names(registry.names(), PersistenceRouter, "operation names")
