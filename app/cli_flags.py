@@ -16,11 +16,11 @@ import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
-from app.cli_service import reflow
+from app.cli_service import fail, reflow
 from app.settings import Settings
 
 __all__ = ["flags_app", "register"]
@@ -31,12 +31,6 @@ flags_app = typer.Typer(
 )
 URL = typer.Option(None, "--url", help="A running 'dualpath serve', e.g. http://127.0.0.1:8000.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
 
 
 def list_flags(url: str | None = URL, as_json: bool = JSON) -> None:

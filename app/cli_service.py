@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
 import typer
@@ -329,6 +329,12 @@ def _verdict(card: Any) -> str:
     if card.divergences or card.open_groups:
         return "diverging"
     return "ok" if card.calls else "idle"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
 
 
 def reflow(text: str) -> str:

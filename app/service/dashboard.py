@@ -22,12 +22,12 @@ from app.service.sidebyside import field_rows, readable_path
 from app.service.state import State
 from dashboards import TEMPLATES_DIR
 from flags.model import MODES
+from shadow.divergences import STATUSES
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 LIST_LIMIT = 500
-STATUSES = ("open", "ignored", "fixed")
 
 
 def make_templates() -> Jinja2Templates:
