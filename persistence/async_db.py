@@ -1,13 +1,13 @@
 """The async path's database: asyncpg pools, one per event loop, and the unit of work.
 
-Choice of driver use: statements are written once as SQLAlchemy ``text()`` clauses with named
-parameters and compiled ONCE, at import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with
-positional ``$n`` parameters (``statement()``). They run through an asyncpg pool with the
-driver's prepared-statement cache (``conn.fetchrow/fetch/execute``). That is SQLAlchemy 2 over
-asyncpg without the ORM or Core execution layers on the hot path, which on this hardware cost
-3-4x the throughput of the raw driver. The pool skips asyncpg's ``RESET ALL`` round trip on
-release: this path never changes session state (no ``SET``, ``LISTEN`` or advisory locks), and
-asyncpg still rolls back any open transaction on release. JSON and JSONB columns decode to
+Statements are SQLAlchemy ``text()`` clauses with named parameters, compiled once, at
+import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with positional ``$n`` parameters
+(``statement()``). They run through an asyncpg pool with the driver's prepared-statement cache
+(``conn.fetchrow/fetch/execute``): SQLAlchemy 2 over asyncpg, without the ORM or Core
+execution layers on the hot path (``docs/benchmarks.md`` measures it against the raw driver).
+The pool skips asyncpg's ``RESET ALL`` round trip on release: this path never changes session
+state (no ``SET``, ``LISTEN`` or advisory locks), and asyncpg still rolls back any open
+transaction on release. JSON and JSONB columns decode to
 Python objects through a codec installed on every connection.
 
 Pools per event loop: an asyncpg pool belongs to the loop that created it, and the sync

@@ -1,7 +1,7 @@
-"""Operations, declared once: which domain each belongs to, what it does, and what keys it.
+"""``Operation``: one persistence operation as routing sees it; ``OperationRegistry``: all of them.
 
-The router, the sync facade and (later) the shadow engine read everything they need about an
-operation from here, so adding an operation to both paths means adding one ``Operation``.
+The router, the sync facade and the shadow runner read what they need about an operation
+from here. The application builds the registry from its declarations (``app.operations``).
 """
 
 from __future__ import annotations
