@@ -71,7 +71,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Operation = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
+#: Work run on a unit of work's connection: it returns its result and the events it raised.
+ConnectionWork = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
 
 DRIVER_ERRORS = (
     asyncpg.PostgresError,
@@ -289,7 +290,7 @@ class AsyncDatabase:
             raise await self._failed(exc) from exc
 
     async def write(
-        self, operation: Operation[T], bus: EventBus | None, *, single_statement: bool = False
+        self, operation: ConnectionWork[T], bus: EventBus | None, *, single_statement: bool = False
     ) -> T:
         """Run ``operation(conn) -> (result, events)`` as one write; see the module docstring.
 
@@ -369,7 +370,7 @@ class AsyncUnitOfWork:
             conn = await self.connection()
             return await self._watched(query(conn))
 
-    async def run(self, operation: Operation[T]) -> T:
+    async def run(self, operation: ConnectionWork[T]) -> T:
         """Run a write on its connection and collect the write's events."""
         async with self.lock:
             conn = await self.connection()
