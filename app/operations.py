@@ -219,7 +219,7 @@ def shadow_writes() -> ShadowWrites:
         entities=entities,
         touches={d.name: d.touches for d in DECLARATIONS if d.touches},
         prepare={d.name: d.prepare for d in DECLARATIONS if d.prepare is not None},
-        kinds=DOMAIN_ENTITY_KINDS,
+        domain_kinds=DOMAIN_ENTITY_KINDS,
         read_entities={d.name: d.entity for d in DECLARATIONS if d.entity is not None},
         already_open=(UnitOfWorkAlreadyOpen,),
     )
