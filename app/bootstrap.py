@@ -113,20 +113,13 @@ async def open_system(
     events = events or EventBus()
     async with AsyncExitStack() as stack:
         if legacy is None:
-            legacy = PersistenceLayer(url, event_bus=events, pool_size=settings.legacy_pool_size)
-            stack.callback(legacy.close)
+            legacy = _own_legacy(stack, settings, url, events)
         if async_layer is None:
-            async_layer = AsyncPersistenceLayer(
-                events, database_url=url, pool_size=settings.async_pool_size
-            )
-            stack.push_async_callback(async_layer.close)
-            await async_layer.start()
+            async_layer = await _own_async(stack, settings, url, events)
         if flags is None:
             flags = await _start_flags(stack, settings, url)
         if shadow is None:
-            shadow = make_shadow(settings, url)
-            shadow.start()
-            stack.push_async_callback(shadow.stop)
+            shadow = _start_shadow(stack, settings, url)
         router = PersistenceRouter(
             registry or build_registry(),
             legacy=legacy,
@@ -140,21 +133,47 @@ async def open_system(
         guard = make_guard(settings, flags, shadow) if settings.guard_enabled else None
         chain = compose_dispatch(router, runner, guard)
         chain.install(router)
-        if guard is not None:
-            guard.start()
-            stack.push_async_callback(guard.stop)
-        trimmer = HeapTrimmer(settings.heap_trim_interval_s)
-        trimmer.start()
-        stack.push_async_callback(trimmer.stop)
-        sync = router.sync
-        previous = installed_persistence()
-        _install_persistence(sync)
-        stack.callback(_restore_persistence, sync, previous)
+        _start_background(stack, settings, guard)
+        _install_persistence(stack, router.sync)
         structlog.get_logger().info("system.opened", flag_provider=flags.name)
         yield System(
-            settings, url, router, sync, flags, events, legacy, async_layer, shadow,
+            settings, url, router, router.sync, flags, events, legacy, async_layer, shadow,
             shadow.divergences, runner, chain, guard,
         )  # fmt: skip
+
+
+def _own_legacy(
+    stack: AsyncExitStack, settings: Settings, url: str, events: EventBus
+) -> PersistenceLayer:
+    legacy = PersistenceLayer(url, event_bus=events, pool_size=settings.legacy_pool_size)
+    stack.callback(legacy.close)
+    return legacy
+
+
+async def _own_async(
+    stack: AsyncExitStack, settings: Settings, url: str, events: EventBus
+) -> AsyncPersistenceLayer:
+    layer = AsyncPersistenceLayer(events, database_url=url, pool_size=settings.async_pool_size)
+    stack.push_async_callback(layer.close)
+    await layer.start()
+    return layer
+
+
+def _start_shadow(stack: AsyncExitStack, settings: Settings, url: str) -> Shadow:
+    shadow = make_shadow(settings, url)
+    shadow.start()
+    stack.push_async_callback(shadow.stop)
+    return shadow
+
+
+def _start_background(stack: AsyncExitStack, settings: Settings, guard: Guard | None) -> None:
+    """The guard (if any) and the heap trimmer, stopped when the system closes."""
+    if guard is not None:
+        guard.start()
+        stack.push_async_callback(guard.stop)
+    trimmer = HeapTrimmer(settings.heap_trim_interval_s)
+    trimmer.start()
+    stack.push_async_callback(trimmer.stop)
 
 
 async def _start_flags(stack: AsyncExitStack, settings: Settings, url: str) -> FlagProvider:
@@ -232,13 +251,18 @@ def installed_persistence() -> Any:
     return legacy_module._layer
 
 
-def _install_persistence(layer: Any) -> None:
+def _install_persistence(stack: AsyncExitStack, sync: SyncFacade) -> None:
+    """``get_persistence()`` returns ``sync`` while the system is open."""
     from persistence.legacy import set_persistence
 
-    set_persistence(layer)
+    previous = installed_persistence()
+    set_persistence(sync)
+    stack.callback(_restore_persistence, sync, previous)
 
 
 def _restore_persistence(ours: Any, previous: Any) -> None:
     """Put back what was installed before, unless another system replaced ours since."""
+    from persistence.legacy import set_persistence
+
     if installed_persistence() is ours:
-        _install_persistence(previous)
+        set_persistence(previous)
