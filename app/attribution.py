@@ -1,6 +1,6 @@
 """Rollout per service: counts by calling service, wired into one running system.
 
-``Attribution.attach`` wraps the router's strategies (``routing.attribution``), listens to
+``Attribution.layers`` go in the dispatch chain (``routing.attribution``); it listens to
 the shadow engine's Results, exports the counts to Prometheus and writes them to PostgreSQL
 each ``DUALPATH_SERVICE_FLUSH_INTERVAL_S``. The names counted are ``DUALPATH_SERVICES`` and
 then the first ``DUALPATH_SERVICE_CAP`` names seen; see ``routing.services``.
@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from routing.attribution import attribute
+from routing.attribution import attribution_layers
+from routing.chain import Layer
 from routing.services import ServiceNames, current_service
 from shadow.observation import Result
 from shadow.service_counts import ServiceCollector, ServiceCounts
@@ -40,12 +41,12 @@ class Attribution:
         """Write what is pending now (tests, and before reading the map in one process)."""
         await self.writer.flush()
 
-    def attach(self, router: Any, shadow: Any) -> None:
-        """Count ``router``'s calls and ``shadow``'s comparisons by service.
+    def layers(self) -> tuple[Layer, ...]:
+        """The dispatch chain's layers that count each call by service."""
+        return attribution_layers(self.counts.record, self.names)
 
-        Call it after every other strategy is installed, so it wraps them all.
-        """
-        attribute(router, self.counts.record, self.names)
+    def listen(self, router: Any, shadow: Any) -> None:
+        """Count ``shadow``'s comparisons by service, and export the counts of ``router``."""
         shadow.engine.add_listener(self.on_result)
         operations = [(op.domain, op.name) for op in router.registry]
         shadow.metrics.registry.register(ServiceCollector(self.counts, self.names, operations))

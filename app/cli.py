@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from app.cli_service import fail
 from app.settings import Settings
 
 app = typer.Typer(
@@ -28,12 +29,6 @@ def database_url() -> str:
     except ValueError as exc:
         fail(str(exc))
     return resolve_database_url(settings)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

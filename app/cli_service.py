@@ -12,12 +12,15 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import structlog
 import typer
 
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
 
 __all__ = ["register"]
 
@@ -39,6 +42,13 @@ configured every ops write is refused.
 
 Example: DUALPATH_OPS_TOKEN=s3cret dualpath serve --host 127.0.0.1 --port 8000
 """
+
+
+def logs_to_stderr() -> None:
+    """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
+    import structlog
+
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
 def settings_or_exit() -> Settings:
@@ -217,23 +227,17 @@ def _modes(system: Any) -> dict[str, str]:
     return {domain: system.flags.mode_for(domain, None, None) for domain in DOMAINS}
 
 
-def _skipped(system: Any) -> Counter[str]:
-    runner = getattr(system, "shadow_runner", None)
-    return Counter(getattr(runner, "skipped", None) or {})
+def _skipped(system: System) -> Counter[str]:
+    return Counter(system.shadow_runner.skipped)
 
 
-async def _divergence_total(system: Any) -> int | None:
-    """The sum of all divergence group counts, after flushing; None without a store."""
-    store = getattr(system, "divergences", None)
-    if store is None:
-        return None
+async def _divergence_total(system: System) -> int:
+    """The sum of all divergence group counts, after every comparison and the store's flush."""
     from app.service.divergence_access import fetch_groups
 
-    runner = getattr(system, "shadow_runner", None)
-    if runner is not None:
-        await runner.drain()  # comparisons still running record their divergences first
-    await store.flush()
-    return sum(g.count for g in await fetch_groups(store))
+    await system.shadow_runner.drain()  # comparisons still running record theirs first
+    await system.divergences.flush()
+    return sum(g.count for g in await fetch_groups(system.divergences))
 
 
 def _print_report(report: Any) -> None:
@@ -278,9 +282,7 @@ def status(
     """
     settings = settings_or_exit()
     if as_json:
-        from app.cli_flags import _logs_to_stderr
-
-        _logs_to_stderr()
+        logs_to_stderr()
     asyncio.run(_status(settings, as_json))
 
 
@@ -292,9 +294,8 @@ async def _status(settings: Settings, as_json: bool = False) -> None:
 
     async with open_system(settings) as system:
         now = datetime.now(UTC)
-        store = getattr(system, "divergences", None)
-        rollup = await store.rollup(since=now - timedelta(minutes=15)) if store else []
-        groups = await fetch_groups(store, status="open") if store else []
+        rollup = await system.divergences.rollup(since=now - timedelta(minutes=15))
+        groups = await fetch_groups(system.divergences, status="open")
         cards = domain_cards(await system.flags.list(), rollup, groups, now)
         readiness = {r.domain: r for r in await assess_system(system, rules_from(settings), now)}
     if as_json:
@@ -371,6 +372,12 @@ def _verdict(card: Any) -> str:
     if card.divergences or card.open_groups:
         return "diverging"
     return "ok" if card.calls else "idle"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` to stderr and exit with ``code``."""
+    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
 
 
 def reflow(text: str) -> str:

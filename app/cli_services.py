@@ -15,8 +15,8 @@ from typing import Any
 
 import typer
 
-from app.cli_flags import _logs_to_stderr, _remote, _with_flags, fail
-from app.cli_service import reflow, settings_or_exit
+from app.cli_flags import _remote, _with_flags
+from app.cli_service import fail, logs_to_stderr, reflow, settings_or_exit
 
 __all__ = ["register", "services"]
 
@@ -59,7 +59,7 @@ async def _local(window: int) -> dict[str, Any]:
     from shadow.pool import LazyPool
 
     settings = settings_or_exit()
-    _logs_to_stderr()
+    logs_to_stderr()
     pool = LazyPool(resolve_database_url(settings))
 
     async def build(flags: Any) -> dict[str, Any]:

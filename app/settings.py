@@ -8,6 +8,9 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routing.paths import LEGACY_THREADS
+from routing.shadowing.config import DEFAULTS as RUNNER
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -21,7 +24,7 @@ class Settings(BaseSettings):
     flag_provider: str = "postgres"
     flags: str = ""
     legacy_pool_size: int = Field(default=10, ge=1, le=200)
-    legacy_threads: int = Field(default=16, ge=1, le=512)
+    legacy_threads: int = Field(default=LEGACY_THREADS, ge=1, le=512)
     async_pool_size: int = Field(default=10, ge=1, le=200)
     default_start_room: str | None = None
     # Unleash, when DUALPATH_FLAG_PROVIDER=unleash.
@@ -33,9 +36,10 @@ class Settings(BaseSettings):
     unleash_refresh_interval: int = Field(default=1, ge=1, le=60)
     unleash_bootstrap_file: Path | None = None
     # The shadow engine.
-    shadow_timeout_s: float = Field(default=2.0, gt=0, le=60)
-    shadow_write_hold_ms: int = Field(default=250, ge=1, le=60_000)
-    raise_on_divergence: bool = False
+    # The shadow runner: its defaults are stated once, in routing.shadowing.config.
+    shadow_timeout_s: float = Field(default=RUNNER.shadow_timeout_s, gt=0, le=60)
+    shadow_write_hold_ms: int = Field(default=RUNNER.write_hold_ms, ge=1, le=60_000)
+    raise_on_divergence: bool = RUNNER.raise_on_divergence
     redact_fields: str = "email,password_hash"
     exemplars_per_group: int = Field(default=5, ge=1, le=100)
     divergence_queue: int = Field(default=10_000, ge=1)

@@ -1,13 +1,13 @@
 """The async path's database: asyncpg pools, one per event loop, and the unit of work.
 
-Choice of driver use: statements are written once as SQLAlchemy ``text()`` clauses with named
-parameters and compiled ONCE, at import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with
-positional ``$n`` parameters (``statement()``). They run through an asyncpg pool with the
-driver's prepared-statement cache (``conn.fetchrow/fetch/execute``). That is SQLAlchemy 2 over
-asyncpg without the ORM or Core execution layers on the hot path, which on this hardware cost
-3-4x the throughput of the raw driver. The pool skips asyncpg's ``RESET ALL`` round trip on
-release: this path never changes session state (no ``SET``, ``LISTEN`` or advisory locks), and
-asyncpg still rolls back any open transaction on release. JSON and JSONB columns decode to
+Statements are SQLAlchemy ``text()`` clauses with named parameters, compiled once, at
+import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with positional ``$n`` parameters
+(``statement()``). They run through an asyncpg pool with the driver's prepared-statement cache
+(``conn.fetchrow/fetch/execute``): SQLAlchemy 2 over asyncpg, without the ORM or Core
+execution layers on the hot path (``docs/benchmarks.md`` measures it against the raw driver).
+The pool skips asyncpg's ``RESET ALL`` round trip on release: this path never changes session
+state (no ``SET``, ``LISTEN`` or advisory locks), and asyncpg still rolls back any open
+transaction on release. JSON and JSONB columns decode to
 Python objects through a codec installed on every connection.
 
 Pools per event loop: an asyncpg pool belongs to the loop that created it, and the sync
@@ -56,6 +56,7 @@ from persistence.errors import (
     DatabaseError,
     PersistenceError,
     TransactionAborted,
+    UnitOfWorkAlreadyOpen,
     ValidationError,
 )
 from persistence.events import EventBus
@@ -70,7 +71,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Operation = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
+#: Work run on a unit of work's connection: it returns its result and the events it raised.
+ConnectionWork = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
 
 DRIVER_ERRORS = (
     asyncpg.PostgresError,
@@ -288,7 +290,7 @@ class AsyncDatabase:
             raise await self._failed(exc) from exc
 
     async def write(
-        self, operation: Operation[T], bus: EventBus | None, *, single_statement: bool = False
+        self, operation: ConnectionWork[T], bus: EventBus | None, *, single_statement: bool = False
     ) -> T:
         """Run ``operation(conn) -> (result, events)`` as one write; see the module docstring.
 
@@ -368,7 +370,7 @@ class AsyncUnitOfWork:
             conn = await self.connection()
             return await self._watched(query(conn))
 
-    async def run(self, operation: Operation[T]) -> T:
+    async def run(self, operation: ConnectionWork[T]) -> T:
         """Run a write on its connection and collect the write's events."""
         async with self.lock:
             conn = await self.connection()
@@ -470,7 +472,7 @@ class _TransactionScope:
 
     async def __aenter__(self) -> AsyncUnitOfWork:
         if self._database.unit_of_work() is not None:
-            raise RuntimeError(
+            raise UnitOfWorkAlreadyOpen(
                 "a transaction is already open in this context; nesting is not allowed"
             )
         pool = await self._database.pool()

@@ -1,7 +1,8 @@
 """Count every routed call under its calling service: one wrapper around each mode's strategy.
 
-``attribute(router, record, names)`` wraps the strategies of all four modes (async and sync)
-once, after the shadow runner is installed, so it sees every call of every view. Per call it
+``attribution_layers(record, names)`` are the outermost layers of the dispatch chain
+(``routing.chain``), over all four modes (async and sync), so they see every call of every
+view; ``attribute`` wraps a router's current strategies in them directly. Per call it
 reads the service (the view's own, else the context's, see ``routing.services``), maps it to
 a bounded label, and once the answering path has returned or raised hands ``record`` one
 ``(label, operation, answering path, raised)`` tuple (made once per label and route, then
@@ -17,14 +18,16 @@ loop thread) is attributed to it too. A cancelled call is not counted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Final
 
-from flags.model import MODES
+from flags.model import Mode
+from routing.chain import Layer
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.registry import Operation
 from routing.services import ServiceNames, _service
 
-__all__ = ["ANSWERED_BY", "CallRecord", "attribute"]
+__all__ = ["ANSWERED_BY", "CallRecord", "attribute", "attribution_layers"]
 
 #: Which path answers the caller in each mode.
 ANSWERED_BY: Final = {"legacy": "legacy", "shadow": "legacy", "live": "async", "async": "async"}
@@ -34,16 +37,31 @@ CallRecord = tuple[str, Operation, str, bool]
 Record = Callable[[CallRecord], None]
 
 
-def attribute(router: Any, record: Record, names: ServiceNames) -> None:
-    """Wrap every mode's strategies of ``router`` so each call is recorded by service."""
-    for mode in MODES:
-        serve, serve_sync = router.strategies(mode)
-        path = ANSWERED_BY[mode]
-        router.use_dispatch(
-            mode,
-            counted(serve, path, record, names),
-            sync=counted_sync(serve_sync, path, record, names),
+_ANSWERING: Final[tuple[tuple[str, tuple[Mode, ...]], ...]] = (
+    ("legacy", ("legacy", "shadow")),
+    ("async", ("live", "async")),
+)
+
+
+def attribution_layers(record: Record, names: ServiceNames) -> tuple[Layer, ...]:
+    """The dispatch chain's ``attribution`` layers: one per answering path, over its modes."""
+    return tuple(
+        Layer.over(
+            "attribution",
+            modes,
+            partial(counted, path=path, record=record, names=names),
+            partial(counted_sync, path=path, record=record, names=names),
         )
+        for path, modes in _ANSWERING
+    )
+
+
+def attribute(router: Any, record: Record, names: ServiceNames) -> None:
+    """Wrap the strategies ``router`` serves now in the attribution layers."""
+    for layer in attribution_layers(record, names):
+        for mode in layer.modes:
+            serve, serve_sync = router.strategies(mode)
+            router.use_dispatch(mode, layer.wrap(serve), sync=layer.wrap_sync(serve_sync))
 
 
 def counted(serve: Dispatch, path: str, record: Record, names: ServiceNames) -> Dispatch:

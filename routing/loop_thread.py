@@ -14,12 +14,10 @@ from typing import Any, TypeVar
 
 import structlog
 
+from routing.errors import LoopClosedError
+
 T = TypeVar("T")
 STOP_TIMEOUT = 30.0
-
-
-class LoopClosedError(RuntimeError):
-    """The router was closed; its background loop no longer takes calls."""
 
 
 class LoopThread:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import structlog
 
+from flags.model import Mode
 from shadow.compare import CompareOptions, compare, timeout_comparison
 from shadow.errors import DEFAULT_INFRASTRUCTURE
 from shadow.ignore import IgnoreRules
@@ -126,7 +127,7 @@ class ShadowEngine:
         primary: Observation,
         shadow: Observation,
         *,
-        mode: str,
+        mode: Mode,
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
     ) -> Result | None:
@@ -148,7 +149,7 @@ class ShadowEngine:
         op: OperationSpec,
         primary: Observation,
         shadow: Observation,
-        mode: str,
+        mode: Mode,
         inputs: Mapping[str, Any] | None,
         timed_out: bool,
     ) -> Result:

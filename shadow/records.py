@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from flags.model import Mode
+
 __all__ = ["Divergence", "DivergenceGroup", "Exemplar", "OperationTotals", "RollupRow"]
 
 
@@ -24,7 +26,7 @@ class Divergence:
     kind: str
     diff_paths: tuple[str, ...]
     at: datetime
-    mode: str
+    mode: Mode
     primary_path: str
     inputs: Mapping[str, Any]
     primary_result: Any
@@ -66,7 +68,7 @@ class Exemplar:
     shadow_result: Any
     diff: Any
     service: str
-    mode: str
+    mode: Mode
     primary_duration_ms: float | None
     shadow_duration_ms: float | None
     code_version: str

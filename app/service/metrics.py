@@ -13,7 +13,6 @@ from typing import Any
 import structlog
 from fastapi import Request, Response
 from prometheus_client import (
-    REGISTRY,
     CollectorRegistry,
     Counter,
     Gauge,
@@ -23,11 +22,10 @@ from prometheus_client import (
 
 from flags.model import MODES
 
-__all__ = ["ServiceMetrics", "shadow_registry"]
+__all__ = ["ServiceMetrics"]
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 SLOW_SECONDS = 1.0  # requests slower than this are logged; the rest only counted
-REGISTRY_ATTRIBUTES = ("metrics_registry", "registry", "metrics")
 
 
 class ServiceMetrics:
@@ -97,17 +95,3 @@ class ServiceMetrics:
                     status=status,
                     ms=round(elapsed * 1000, 1),
                 )
-
-
-def shadow_registry(system: object) -> CollectorRegistry:
-    """The shadow engine's registry, wherever the system keeps it; else the default one."""
-    holders = [system, getattr(system, "shadow", None), getattr(system, "divergences", None)]
-    for holder in filter(None, holders):
-        for name in REGISTRY_ATTRIBUTES:
-            candidate = getattr(holder, name, None)
-            if isinstance(candidate, CollectorRegistry):
-                return candidate
-            inner = getattr(candidate, "registry", None)
-            if isinstance(inner, CollectorRegistry):
-                return inner
-    return REGISTRY
