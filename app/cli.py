@@ -8,12 +8,14 @@ import sys
 import typer
 
 from app.settings import Settings
+from observability import mask_secrets
 
 app = typer.Typer(
     name="dualpath",
     help="Feature-flagged, dual-path persistence with shadow comparison.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # a crash must not print the database password
 )
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -31,8 +33,8 @@ def database_url() -> str:
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    """Print ``message`` (secrets masked) to stderr and exit with ``code``."""
+    typer.secho(f"error: {mask_secrets(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
@@ -70,7 +72,10 @@ def seed(
 
 def main() -> None:
     """Entry point of the ``dualpath`` console script."""
+    from app.logs import configure_logging
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    configure_logging("console")  # `serve` and the --json commands reconfigure theirs
     try:
         app()
     except KeyboardInterrupt:

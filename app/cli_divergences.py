@@ -24,6 +24,7 @@ import typer
 
 from app.cli_service import reflow
 from app.settings import Settings
+from observability import mask_secrets
 
 __all__ = ["divergences_app", "parse_duration", "parse_expiry", "register"]
 
@@ -40,8 +41,8 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    """Print ``message`` (secrets masked) to stderr and exit with ``code``."""
+    typer.secho(f"error: {mask_secrets(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
@@ -231,9 +232,9 @@ def _settings() -> Settings:
 
 def _logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    import structlog
+    from app.logs import configure_logging
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
 
 
 def _record(record: Any) -> dict[str, Any]:

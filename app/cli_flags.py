@@ -22,6 +22,7 @@ import typer
 
 from app.cli_service import reflow
 from app.settings import Settings
+from observability import mask_secrets
 
 __all__ = ["flags_app", "register"]
 
@@ -34,8 +35,8 @@ JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    """Print ``message`` (secrets masked) to stderr and exit with ``code``."""
+    typer.secho(f"error: {mask_secrets(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 
@@ -158,9 +159,9 @@ async def _history_local(flags: Any, domain: str | None, limit: int) -> list[dic
 
 def _logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    import structlog
+    from app.logs import configure_logging
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
 
 
 def _settings() -> Settings:

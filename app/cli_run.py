@@ -7,11 +7,11 @@ import contextlib
 import secrets
 from typing import Any
 
-import structlog
 import typer
 from pydantic import SecretStr
 
 from app.settings import Settings
+from observability import report_error
 
 # Two domains compared in shadow, one answered by the async path in live.
 DEMO_FLAGS: dict[str, tuple[str, ...]] = {
@@ -115,8 +115,8 @@ async def _background_traffic(system: Any, concurrency: int) -> None:
             await run_traffic(router, seconds=30, concurrency=concurrency)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            structlog.get_logger().exception("run.traffic_failed")
+        except Exception as exc:
+            report_error("run.traffic_failed", exc)
             await asyncio.sleep(1)
 
 

@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import structlog
 import typer
 
+from app.logs import FORMATS, LogFormat, configure_logging
 from app.settings import Settings
+from observability import mask_secrets
 
 __all__ = ["register"]
 
@@ -46,7 +47,7 @@ def settings_or_exit() -> Settings:
     try:
         return Settings()
     except ValueError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {mask_secrets(str(exc))}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
 
 
@@ -54,15 +55,21 @@ def serve(
     host: str = typer.Option(None, "--host", help="Address to listen on [DUALPATH_HOST]."),
     port: int = typer.Option(None, "--port", min=1, max=65535, help="Port [DUALPATH_PORT]."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    log_format: str = typer.Option(
+        "json", "--log-format", help="json (one object per line) or console (readable lines)."
+    ),
 ) -> None:
     """Serve the game API, the ops API and the dashboard (see --help)."""
     import uvicorn
 
     from app.service import create_app
-    from app.service.logs import configure_json_logging
 
+    if log_format not in FORMATS:
+        typer.secho("error: --log-format must be json or console", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
     settings = settings_or_exit()
-    configure_json_logging(log_level)
+    fmt: LogFormat = "json" if log_format == "json" else "console"
+    configure_logging(fmt, log_level)
     app = create_app(settings=settings)
     uvicorn.run(
         app,
@@ -106,7 +113,7 @@ def traffic(
     Example: dualpath traffic --seconds 30 --concurrency 16 --service api
     """
     if as_json:  # stdout carries the summary alone
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        configure_logging("console", stream=sys.stderr)
     settings = settings_or_exit()
     window = warmup if warmup is not None else min(15.0, seconds / 4)
     run = TrafficRun(seconds, concurrency, service, seed, tally, window)

@@ -3,6 +3,8 @@
 Runs in a background task, off the caller's path. Everything that goes wrong here is logged
 and swallowed, except ``DivergenceError`` in test mode (raised by the engine when it is in
 test mode itself, or here when only the runner is), which the runner raises in the caller.
+An infrastructure failure is logged as one outage (``shadow.runner_unavailable``, then
+``shadow.runner_recovered``), anything else as an error with its traceback, rate-limited.
 """
 
 from __future__ import annotations
@@ -14,8 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import structlog
-
+from observability import Outage, is_infrastructure, report_error
 from routing.readback import effects
 from routing.shadow_paths import Done
 from shadow.engine import DivergenceError
@@ -59,6 +60,7 @@ class Observer:
         self.timeout_s = shadow_timeout_s
         self.raise_on_divergence = raise_on_divergence
         self.compared = 0
+        self.outage = Outage("shadow.runner", settle_s=1.0)
 
     @staticmethod
     def with_arguments(done: Done, arguments: Any) -> Done:
@@ -85,9 +87,13 @@ class Observer:
         except DivergenceError:
             raise
         except Exception as exc:
-            structlog.get_logger().error(
-                "shadow.runner_failed", operation=getattr(operation, "name", "?"), exc_info=exc
-            )
+            name = getattr(operation, "name", "?")
+            if is_infrastructure(exc):
+                self.outage.failed(exc, operation=name)
+            else:
+                report_error("shadow.runner_failed", exc, operation=name)
+        else:
+            self.outage.succeeded()
 
     async def _compare(
         self,

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import structlog
-
+from observability import report_error
 from shadow.compare import CompareOptions, compare, timeout_comparison
 from shadow.errors import DEFAULT_INFRASTRUCTURE
 from shadow.ignore import IgnoreRules
@@ -72,8 +71,8 @@ class DivergenceError(AssertionError):
 
 
 def log_raised(operation: str, error: BaseException) -> None:
-    """The default ``raised`` hook: log the failure with its traceback."""
-    structlog.get_logger().error("shadow.raised", operation=operation, exc_info=error)
+    """The default ``raised`` hook: one error with its traceback (no locals), rate-limited."""
+    report_error("shadow.raised", error, operation=operation)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,8 +14,11 @@ up to ``batch_size``, each batch in one transaction that:
 * upserts the per-minute rollup accumulated since the last write.
 
 Configured fields are redacted before anything is written or logged. While the database is
-down, batches stay queued, the failure is logged once, writing is retried with exponential
-backoff, and recovery is logged with the number of drops. One ``shadow.divergence`` event is
+down, batches stay queued, writing is retried with exponential backoff, and the outage is
+logged once when it starts (``shadow.store_unavailable``) and once when a write succeeds
+again (``shadow.store_recovered``, with its duration, failed writes and the number of drops).
+A failure that is not the infrastructure's is an error, reported with its traceback (without
+local variables) once per signature and minute. One ``shadow.divergence`` event is
 logged for each new (or reopened) group and for every ``log_every``-th divergence of a group.
 """
 
@@ -33,6 +36,7 @@ from typing import Any
 
 import structlog
 
+from observability import Outage, is_infrastructure, report_error
 from shadow import sql
 from shadow.metrics import ShadowMetrics
 from shadow.normalise import canonical_json
@@ -84,7 +88,7 @@ class DivergenceStore:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
-        self._outage = False
+        self.outage = Outage("shadow.store")
         metrics.track_queue(self.__len__)
 
     def __len__(self) -> int:
@@ -99,8 +103,8 @@ class DivergenceStore:
                     self._metrics.dropped.inc()
                     return
                 self._queue.append(divergence)
-        except Exception:  # never reach the caller
-            structlog.get_logger().exception("shadow.record_failed")
+        except Exception as exc:  # never reach the caller
+            report_error("shadow.record_failed", exc)
 
     def start(self) -> None:
         """Start the background writer on the running loop (idempotent)."""
@@ -222,16 +226,12 @@ class DivergenceStore:
                 _log_divergence(item, row)
 
     def _note_outage(self, exc: BaseException) -> None:
-        if not self._outage:
-            structlog.get_logger().warning(
-                "shadow.store_unavailable", error=repr(exc), queued=len(self._queue)
-            )
-        self._outage = True
+        if not is_infrastructure(exc):
+            report_error("shadow.store_failed", exc, queued=len(self._queue))
+        self.outage.failed(exc, queued=len(self._queue))
 
     def _note_recovery(self) -> None:
-        if self._outage:
-            structlog.get_logger().info("shadow.store_recovered", dropped=self.dropped)
-        self._outage = False
+        self.outage.succeeded(dropped=self.dropped)
 
 
 def _worth_logging(row: Any, added: int, every: int) -> bool:

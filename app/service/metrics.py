@@ -22,6 +22,7 @@ from prometheus_client import (
 )
 
 from flags.model import MODES
+from observability import Outage
 
 __all__ = ["ServiceMetrics", "shadow_registry"]
 
@@ -34,6 +35,8 @@ class ServiceMetrics:
     """The service's own collectors, in a registry of their own (one per app)."""
 
     def __init__(self) -> None:
+        # 503s (the database or the flag source down) are one outage, not one event each.
+        self.outage = Outage("http.service", settle_s=1.0)
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
             "dualpath_http_requests",
@@ -74,6 +77,12 @@ class ServiceMetrics:
         chunks.extend(generate_latest(r) for r in extra if r is not self.registry)
         return b"".join(chunks)
 
+    def _worth_logging(self, status: int, elapsed: float) -> bool:
+        """5xx and slow requests, except 503s and slowness during an outage (logged once)."""
+        if status == 503:
+            return False
+        return status >= 500 or (elapsed >= SLOW_SECONDS and not self.outage.down)
+
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
@@ -89,7 +98,9 @@ class ServiceMetrics:
             elapsed = time.perf_counter() - started
             self.requests.labels(request.method, route, str(status)).inc()
             self.latency.labels(request.method, route).observe(elapsed)
-            if status >= 500 or elapsed >= SLOW_SECONDS:
+            if status < 500:
+                self.outage.succeeded()
+            if self._worth_logging(status, elapsed):
                 structlog.get_logger().warning(
                     "http.request",
                     method=request.method,
