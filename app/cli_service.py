@@ -274,7 +274,8 @@ def status() -> None:
     who set it, and over the last 15 minutes the calls, divergence rate, errors per path and
     open divergence groups, with a one-word verdict (ok, diverging, erroring, idle); then its
     readiness for the next rollout step, e.g. "ready for live" or "blocked: 2 open divergence
-    groups" (the rules are in docs/rollout.md).
+    groups" (the rules are in docs/rollout.md). The database it read is shown first, its
+    password masked.
 
     Example: dualpath status
     """
@@ -302,7 +303,9 @@ async def _status(settings: Settings) -> None:
         table.add_column(column, no_wrap=True)
     for card in cards:
         table.add_row(*_status_row(card), readiness.get(card.domain, "-"))
-    Console().print(table)
+    console = Console()
+    console.print(f"database: {mask_secrets(system.database_url)}", highlight=False)
+    console.print(table)
 
 
 async def _readiness(system: Any, settings: Settings, now: datetime) -> dict[str, str]:

@@ -60,7 +60,7 @@ class Outage:
 
     def failed(self, error: BaseException | str, **fields: Any) -> None:
         """Count one failed call; the first one of an outage logs ``<name>_unavailable``."""
-        kind = type(error).__name__ if isinstance(error, BaseException) else "unavailable"
+        kind = type(error).__name__ if isinstance(error, BaseException) else error[:80]
         with self._lock:
             self._errors[kind] += 1
             self._first_ok = None

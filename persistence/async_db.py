@@ -151,6 +151,19 @@ def _connection_lost(exc: BaseException) -> bool:
     )
 
 
+def _drop_idle_connections(pool: asyncpg.Pool) -> None:
+    """Terminate the pool's idle connections now, as asyncpg's own idle timeout does.
+
+    Left to ``expire_connections()`` alone, each is closed on its next checkout in a task
+    nobody awaits; on a socket the server already closed that task fails, and asyncio prints
+    "Task exception was never retrieved" with a traceback. Terminating sends nothing.
+    """
+    for holder in getattr(pool, "_holders", ()):
+        conn = getattr(holder, "_con", None)
+        if conn is not None and getattr(holder, "_in_use", True) is None and not conn.is_closed():
+            conn.terminate()
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else "no message"
@@ -204,7 +217,9 @@ class AsyncDatabase:
         try:
             pool = await asyncpg.create_pool(
                 self.url,
-                min_size=1,
+                # No floor: asyncpg would keep restoring it while the server is down, with a
+                # traceback per attempt; connections are opened on demand and then kept.
+                min_size=0,
                 max_size=self.pool_size,
                 init=_init_connection,
                 reset=_keep_session,
@@ -260,7 +275,7 @@ class AsyncDatabase:
             pool = self._pools.get(asyncio.get_running_loop())
             if pool is not None:
                 await pool.expire_connections()
-        if _connection_lost(exc) or isinstance(exc, TimeoutError):
+                _drop_idle_connections(pool)
             self.outage.failed(exc)
         return translate_error(exc)
 

@@ -92,8 +92,6 @@ class Observer:
                 self.outage.failed(exc, operation=name)
             else:
                 report_error("shadow.runner_failed", exc, operation=name)
-        else:
-            self.outage.succeeded()
 
     async def _compare(
         self,
@@ -116,6 +114,8 @@ class Observer:
             if skipped is not None:
                 skipped[reason] += 1
             return
+        if not any(e is not None and is_infrastructure(e) for e in (primary.error, shadow.error)):
+            self.outage.succeeded()  # ends only on calls where the database answered both
         self.compared += 1
         result = self.engine.observe(
             operation,

@@ -19,7 +19,9 @@ logged once when it starts (``shadow.store_unavailable``) and once when a write 
 again (``shadow.store_recovered``, with its duration, failed writes and the number of drops).
 A failure that is not the infrastructure's is an error, reported with its traceback (without
 local variables) once per signature and minute. One ``shadow.divergence`` event is
-logged for each new (or reopened) group and for every ``log_every``-th divergence of a group.
+logged for each new (or reopened) group and for every ``log_every``-th divergence of a group,
+except for divergences that an infrastructure failure caused (the engine logs those as an
+outage, ``shadow.paths_unavailable``).
 """
 
 from __future__ import annotations
@@ -222,7 +224,9 @@ class DivergenceStore:
             if row is None or d.signature in logged:
                 continue
             logged.add(d.signature)
-            if _worth_logging(row, per_signature[d.signature], self.config.log_every):
+            if not d.infrastructure and _worth_logging(
+                row, per_signature[d.signature], self.config.log_every
+            ):
                 _log_divergence(item, row)
 
     def _note_outage(self, exc: BaseException) -> None:
