@@ -47,6 +47,6 @@ def is_infrastructure(error: BaseException, names: Collection[str] = INFRASTRUCT
 
 def _named(error: BaseException, names: Collection[str]) -> bool:
     for cls in type(error).__mro__:
-        if f"{cls.__module__}.{cls.__qualname__}" in names or cls.__qualname__ in names:
+        if f"{cls.__module__}.{cls.__qualname__}" in names or cls.__name__ in names:
             return True
     return False
