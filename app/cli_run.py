@@ -33,7 +33,7 @@ def run(
     time). The schema is migrated, a world is seeded if the database has none, player and
     room go to shadow and health to live (only where a domain is still legacy), and the
     service starts with background traffic so the dashboard shows live figures. It prints
-    the dashboard URL and the ops token (generated unless DUALPATH_OPS_TOKEN is set).
+    the dashboard URL and the ops token it generated (a DUALPATH_OPS_TOKEN is not echoed).
 
     Example: dualpath run --players 500 --port 8080
     """
@@ -47,8 +47,9 @@ def run(
     upgrade(url)
     with contextlib.suppress(SeedRefused):
         typer.echo(seed_world(url, players=players, seed=42).describe())
-    token = settings.ops_token.get_secret_value() if settings.ops_token else None
-    token = token or secrets.token_urlsafe(18)
+    given = settings.ops_token.get_secret_value() if settings.ops_token else None
+    token = given or secrets.token_urlsafe(18)
+    shown = "(DUALPATH_OPS_TOKEN)" if given else token  # a token of the user's is not echoed
     settings = settings.model_copy(
         update={
             "database_url": url,
@@ -57,10 +58,10 @@ def run(
             "port": port or settings.port,
         }
     )
-    asyncio.run(_serve(settings, token, concurrency))
+    asyncio.run(_serve(settings, shown, concurrency))
 
 
-async def _serve(settings: Settings, token: str, concurrency: int) -> None:
+async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None:
     import uvicorn
 
     from app.bootstrap import open_system
@@ -79,7 +80,7 @@ async def _serve(settings: Settings, token: str, concurrency: int) -> None:
         traffic = asyncio.create_task(_background_traffic(system, concurrency))
         base = f"http://{settings.host}:{settings.port}"
         typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
-        typer.secho(f"ops token: {token}", fg=typer.colors.GREEN, bold=True)
+        typer.secho(f"ops token: {shown_token}", fg=typer.colors.GREEN, bold=True)
         typer.echo(f"game API:  {base}/docs\nstop with Ctrl-C\n")
         try:
             await server.serve()

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import structlog
 
+from observability import describe
+
 T = TypeVar("T")
 STOP_TIMEOUT = 30.0
 
@@ -105,7 +107,7 @@ async def _finish(before: Callable[[], Awaitable[object]] | None) -> None:
         try:
             await before()
         except Exception as exc:
-            structlog.get_logger().warning("routing.loop_close_failed", error=repr(exc))
+            structlog.get_logger().warning("routing.loop_close_failed", error=describe(exc))
     await _cancel_pending()
     await asyncio.get_running_loop().shutdown_asyncgens()
 
