@@ -98,6 +98,7 @@ class ConnectionPool:
         size: int = 10,
         acquire_timeout: float = 10.0,
         connector: Connector = connect,
+        outage_settle_s: float = OUTAGE_SETTLE_S,
     ) -> None:
         if size < 1:
             raise ValueError(f"pool size must be at least 1, got {size}")
@@ -112,7 +113,7 @@ class ConnectionPool:
         self._opening = 0
         self._generation = 0
         self._closed = False
-        self.outage = Outage("legacy.database", settle_s=OUTAGE_SETTLE_S)
+        self.outage = Outage("legacy.database", settle_s=outage_settle_s)
 
     @property
     def size(self) -> int:
