@@ -413,14 +413,19 @@ class AsyncUnitOfWork:
         return result
 
     async def _watched(self, call: Awaitable[T]) -> T:
-        """Await ``call``; anything but the call's own checks fails the unit of work."""
+        """Await ``call``; anything but the call's own checks fails the unit of work.
+
+        A driver error is translated here, as the legacy unit of work does, so that a caller
+        running its own statements in the unit (the shadow runner's captures) gets the same
+        ``PersistenceError`` classes, never a raw asyncpg error.
+        """
         try:
             return await call
         except PersistenceError:
             raise
         except DRIVER_ERRORS as exc:
-            self._failure = f"{type(exc).__name__}: {_first_line(exc)}"
-            raise
+            self._failure = mask_secrets(f"{type(exc).__name__}: {_first_line(exc)}")
+            raise await self.database._failed(exc) from exc
         except BaseException as exc:
             self._failure = f"interrupted by {type(exc).__name__}"
             raise
