@@ -42,7 +42,8 @@ def configure_logging(
         processors=[*_shared_processors(fmt), _renderer(fmt, stream or sys.stdout)],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(stream),
-        cache_logger_on_first_use=True,
+        # The service caches its loggers; a command may reconfigure (serve, --json), so not.
+        cache_logger_on_first_use=fmt == "json",
     )
 
 

@@ -11,6 +11,9 @@ never configured logging) and the ``dualpath serve`` runs of ``test_quiet_outage
   one when it ended);
 - the check that nothing was lost: each player's HP fell by at least the acknowledged damage
   and at most the acknowledged plus the failed (a failed write may or may not have landed).
+
+``DUALPATH_TEST_DUMP=<file>`` appends each program's whole output to ``<file>``, to read
+what a run logged.
 """
 
 from __future__ import annotations
