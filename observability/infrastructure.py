@@ -20,6 +20,8 @@ INFRASTRUCTURE: Final = frozenset(
         "builtins.TimeoutError",
         "builtins.OSError",
         "asyncpg.exceptions._base.InterfaceError",
+        # asyncpg's protocol left mid-operation by a connection the server dropped
+        "asyncpg.exceptions._base.InternalClientError",
         "asyncpg.exceptions.PostgresConnectionError",
         "asyncpg.exceptions.OperatorInterventionError",
         "asyncpg.exceptions.CannotConnectNowError",

@@ -146,6 +146,8 @@ def _connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` means the connection itself is gone (not a failed statement)."""
     if isinstance(exc, asyncpg.PostgresError):
         return (exc.sqlstate or "").startswith(("08", "57P"))
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True  # the protocol was left mid-operation by a connection that died
     return isinstance(exc, asyncpg.InterfaceError | OSError) and not isinstance(
         exc, _ClientDataError
     )
@@ -156,11 +158,14 @@ def _drop_idle_connections(pool: asyncpg.Pool) -> None:
 
     Left to ``expire_connections()`` alone, each is closed on its next checkout in a task
     nobody awaits; on a socket the server already closed that task fails, and asyncio prints
-    "Task exception was never retrieved" with a traceback. Terminating sends nothing.
+    "Task exception was never retrieved" with a traceback. Terminating sends nothing. Only
+    the holders waiting in the pool's queue are idle (one being checked out has left it), and
+    this runs on the pool's own loop without awaiting, so none is taken meanwhile.
     """
-    for holder in getattr(pool, "_holders", ()):
+    idle = getattr(getattr(pool, "_queue", None), "_queue", ())
+    for holder in list(idle):
         conn = getattr(holder, "_con", None)
-        if conn is not None and getattr(holder, "_in_use", True) is None and not conn.is_closed():
+        if conn is not None and not conn.is_closed():
             conn.terminate()
 
 
@@ -498,7 +503,20 @@ async def _roll_back_and_release(
             structlog.get_logger().warning("async_db.rollback_failed", error=describe(exc))
         await database._failed(exc)
     finally:
+        await _release(database, pool, conn)
+
+
+async def _release(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Give ``conn`` back; if asyncpg already took it back, say so as part of the outage.
+
+    A connection that died mid-operation can be returned to its pool by asyncpg itself, and
+    releasing it again raises ``InternalClientError`` ("called on a free connection holder"):
+    nothing is left to release, and the raw driver error must not reach the caller.
+    """
+    try:
         await pool.release(conn)
+    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
+        database.outage.failed(exc)
 
 
 class _TransactionScope:
