@@ -15,6 +15,7 @@ app = typer.Typer(
     help="Feature-flagged, dual-path persistence with shadow comparison.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # a crash must not print the database password
 )
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -65,7 +66,10 @@ def seed(
 
 def main() -> None:
     """Entry point of the ``dualpath`` console script."""
+    from app.logs import configure_logging
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    configure_logging("console")  # `serve` and the --json commands reconfigure theirs
     try:
         app()
     except KeyboardInterrupt:

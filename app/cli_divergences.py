@@ -225,9 +225,9 @@ def _settings() -> Settings:
 
 def _logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    import structlog
+    from app.logs import configure_logging
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
 
 
 def _record(record: Any) -> dict[str, Any]:

@@ -7,11 +7,11 @@ import contextlib
 import secrets
 from typing import Any
 
-import structlog
 import typer
 from pydantic import SecretStr
 
 from app.settings import Settings
+from observability import report_error
 
 # Two domains compared in shadow, one answered by the async path in live.
 DEMO_FLAGS: dict[str, tuple[str, ...]] = {
@@ -34,8 +34,8 @@ def run(
     room go to shadow and health to live (only where a domain is still legacy), and the
     service starts with background traffic so the dashboard shows live figures; the traffic
     calls as services of the migration guide (DUALPATH_SERVICES defaults to them) and a
-    little as no service, so the migration map has rows. It prints
-    the dashboard URL and the ops token (generated unless DUALPATH_OPS_TOKEN is set).
+    little as no service, so the migration map has rows. It prints the dashboard URL and
+    the ops token it generated (a DUALPATH_OPS_TOKEN is not echoed).
 
     Example: dualpath run --players 500 --port 8080
     """
@@ -49,8 +49,9 @@ def run(
     upgrade(url)
     with contextlib.suppress(SeedRefused):
         typer.echo(seed_world(url, players=players, seed=42).describe())
-    token = settings.ops_token.get_secret_value() if settings.ops_token else None
-    token = token or secrets.token_urlsafe(18)
+    given = settings.ops_token.get_secret_value() if settings.ops_token else None
+    token = given or secrets.token_urlsafe(18)
+    shown = "(DUALPATH_OPS_TOKEN)" if given else token  # a token of the user's is not echoed
     settings = settings.model_copy(
         update={
             "database_url": url,
@@ -60,10 +61,10 @@ def run(
             "services": settings.services or ",".join(_demo_services()),
         }
     )
-    asyncio.run(_serve(settings, token, concurrency))
+    asyncio.run(_serve(settings, shown, concurrency))
 
 
-async def _serve(settings: Settings, token: str, concurrency: int) -> None:
+async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None:
     import uvicorn
 
     from app.bootstrap import open_system
@@ -82,7 +83,7 @@ async def _serve(settings: Settings, token: str, concurrency: int) -> None:
         traffic = asyncio.create_task(_background_traffic(system, concurrency))
         base = f"http://{settings.host}:{settings.port}"
         typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
-        typer.secho(f"ops token: {token}", fg=typer.colors.GREEN, bold=True)
+        typer.secho(f"ops token: {shown_token}", fg=typer.colors.GREEN, bold=True)
         typer.echo(f"game API:  {base}/docs\nstop with Ctrl-C\n")
         try:
             await server.serve()
@@ -124,8 +125,8 @@ async def _background_traffic(system: Any, concurrency: int) -> None:
             await run_traffic(system.router, seconds=30, concurrency=concurrency, services=True)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            structlog.get_logger().exception("run.traffic_failed")
+        except Exception as exc:
+            report_error("run.traffic_failed", exc)
             await asyncio.sleep(1)
 
 

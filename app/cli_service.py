@@ -14,10 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-import structlog
 import typer
 
+from app.logs import FORMATS, LogFormat, configure_logging
 from app.settings import Settings
+from observability import mask_secrets
 
 if TYPE_CHECKING:
     from app.bootstrap import System
@@ -46,9 +47,7 @@ Example: DUALPATH_OPS_TOKEN=s3cret dualpath serve --host 127.0.0.1 --port 8000
 
 def logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    import structlog
-
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
 
 
 def settings_or_exit() -> Settings:
@@ -56,7 +55,7 @@ def settings_or_exit() -> Settings:
     try:
         return Settings()
     except ValueError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {mask_secrets(str(exc))}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
 
 
@@ -64,15 +63,21 @@ def serve(
     host: str = typer.Option(None, "--host", help="Address to listen on [DUALPATH_HOST]."),
     port: int = typer.Option(None, "--port", min=1, max=65535, help="Port [DUALPATH_PORT]."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    log_format: str = typer.Option(
+        "json", "--log-format", help="json (one object per line) or console (readable lines)."
+    ),
 ) -> None:
     """Serve the game API, the ops API and the dashboard (see --help)."""
     import uvicorn
 
     from app.service import create_app
-    from app.service.logs import configure_json_logging
 
+    if log_format not in FORMATS:
+        typer.secho("error: --log-format must be json or console", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
     settings = settings_or_exit()
-    configure_json_logging(log_level)
+    fmt: LogFormat = "json" if log_format == "json" else "console"
+    configure_logging(fmt, log_level)
     app = create_app(settings=settings)
     uvicorn.run(
         app,
@@ -116,7 +121,7 @@ def traffic(
     Example: dualpath traffic --seconds 30 --concurrency 16 --service api
     """
     if as_json:  # stdout carries the summary alone
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        configure_logging("console", stream=sys.stderr)
     settings = settings_or_exit()
     window = warmup if warmup is not None else min(15.0, seconds / 4)
     run = TrafficRun(seconds, concurrency, service, seed, tally, window)
@@ -276,7 +281,8 @@ def status(
     comparisons (damage_player: 412 of 2,995 comparisons)" or "blocked: 2 open divergence
     groups". A second table gives each readiness rule's evidence: outcome, n, estimate,
     confidence interval, threshold and what it still needs (the rules are in
-    docs/rollout.md). --json prints both, every rule and operation included.
+    docs/rollout.md). --json prints both, every rule and operation included. The tables
+    name the database they read first, its password masked.
 
     Example: dualpath status --json
     """
@@ -301,10 +307,10 @@ async def _status(settings: Settings, as_json: bool = False) -> None:
     if as_json:
         _print_status_json(cards, readiness)
     else:
-        _print_status_tables(cards, readiness)
+        _print_status_tables(cards, readiness, system.database_url)
 
 
-def _print_status_tables(cards: list[Any], readiness: dict[str, Any]) -> None:
+def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_url: str) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -318,6 +324,7 @@ def _print_status_tables(cards: list[Any], readiness: dict[str, Any]) -> None:
         found = readiness.get(card.domain)
         table.add_row(*_status_row(card), escape(verdict_text(found)) if found else "-")
     console = Console()
+    console.print(f"database: {mask_secrets(database_url)}", highlight=False)
     console.print(table)
     rows = evidence_rows([readiness[c.domain] for c in cards if c.domain in readiness])
     if not rows:
@@ -375,8 +382,8 @@ def _verdict(card: Any) -> str:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
+    """Print ``message`` (secrets masked) to stderr and exit with ``code``."""
+    typer.secho(f"error: {mask_secrets(message)}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
 
 

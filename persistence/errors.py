@@ -14,9 +14,13 @@
 
 Driver exceptions (psycopg2, asyncpg, SQLAlchemy) are translated at the boundary of each path
 with ``raise … from exc``, so callers catch the same classes whichever path served them.
+Their messages quote the driver's, so they are masked when the error is made
+(``observability.mask_secrets``): no database password travels in one.
 """
 
 from __future__ import annotations
+
+from observability import mask_secrets
 
 __all__ = [
     "DatabaseError",
@@ -29,7 +33,10 @@ __all__ = [
 
 
 class PersistenceError(Exception):
-    """Base of every error a persistence path raises."""
+    """Base of every error a persistence path raises; its message is masked."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class ValidationError(PersistenceError, ValueError):

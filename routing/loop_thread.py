@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import structlog
 
+from observability import describe
 from routing.errors import LoopClosedError
 
 T = TypeVar("T")
@@ -103,7 +104,7 @@ async def _finish(before: Callable[[], Awaitable[object]] | None) -> None:
         try:
             await before()
         except Exception as exc:
-            structlog.get_logger().warning("routing.loop_close_failed", error=repr(exc))
+            structlog.get_logger().warning("routing.loop_close_failed", error=describe(exc))
     await _cancel_pending()
     await asyncio.get_running_loop().shutdown_asyncgens()
 

@@ -36,6 +36,9 @@ class Divergence:
     shadow_duration_ms: float
     service: str = ""
     code_version: str = ""
+    # One side failed for an infrastructure reason (the database, the network, a timeout):
+    # recorded and counted like any other, but logged as part of the outage, not on its own.
+    infrastructure: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from app.service.sidebyside import field_rows, readable_path
 from app.service.state import State
 from dashboards import TEMPLATES_DIR
 from flags.model import MODES
+from observability import mask_secrets
 from shadow.divergences import STATUSES
 
 __all__ = ["router"]
@@ -50,7 +51,10 @@ def page(request: Request, name: str, **context: Any) -> HTMLResponse:
 
 @router.get("", response_class=HTMLResponse)
 async def overview(request: Request, state: State) -> HTMLResponse:
-    """Every domain's mode, traffic, divergence rate, errors, latency and open groups."""
+    """Every domain's mode, traffic, divergence rate, errors, latency and open groups.
+
+    The database it reads is named at the bottom, with its password masked.
+    """
     system = state.require_system()
     now = datetime.now(UTC)
     store = system.divergences
@@ -66,6 +70,7 @@ async def overview(request: Request, state: State) -> HTMLResponse:
         cards=cards,
         changes=changes,
         store_ok=True,
+        database=mask_secrets(system.database_url),
         **guarded,
     )
 

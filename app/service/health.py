@@ -1,4 +1,7 @@
-"""``/healthz`` (database, flag provider, divergence queue) and ``/metrics`` (Prometheus)."""
+"""``/healthz`` (database, flag provider, divergence queue) and ``/metrics`` (Prometheus).
+
+The database check names the database it checks by its URL, with the password masked.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.service.records import jsonable
 from app.service.state import ServiceState, State
+from observability import mask_secrets
 
 if TYPE_CHECKING:
     from app.bootstrap import System
@@ -25,7 +29,7 @@ async def healthz(state: State) -> JSONResponse:
     """200 when the database answers; the flag provider and divergence queue are reported."""
     system = state.require_system()
     checks = {
-        "database": await database_check(state),
+        "database": {**await database_check(state), "url": mask_secrets(system.database_url)},
         "flags": flags_check(system.flags),
         "divergence_queue": await queue_check(system),
     }

@@ -2,7 +2,9 @@
 
 Runs in a background task, off the caller's path. Everything that goes wrong here is logged
 and swallowed, except ``DivergenceError`` in test mode (``raise_on_divergence``), which the
-runner raises in the caller. This is the one place test mode raises.
+runner raises in the caller. This is the one place test mode raises. An infrastructure
+failure is logged as one outage (``shadow.runner_unavailable``, then
+``shadow.runner_recovered``), anything else as an error with its traceback, rate-limited.
 """
 
 from __future__ import annotations
@@ -14,9 +16,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-import structlog
-
 from flags.model import Mode
+from observability import Outage, is_infrastructure, report_error
 from routing.registry import Operation
 from routing.shadowing.config import ShadowMode, Skip
 from routing.shadowing.rows import effects
@@ -60,6 +61,7 @@ class Judge:
         self.raise_on_divergence = raise_on_divergence
         self.compared = 0
         self.skipped: Counter[Skip] = Counter()
+        self.outage = Outage("shadow.runner", settle_s=1.0)
 
     @staticmethod
     def with_arguments(outcome: Outcome, arguments: Any) -> Outcome:
@@ -89,9 +91,10 @@ class Judge:
         except DivergenceError:
             raise
         except Exception as exc:
-            structlog.get_logger().error(
-                "shadow.runner_failed", operation=operation.name, exc_info=exc
-            )
+            if is_infrastructure(exc):
+                self.outage.failed(exc, operation=operation.name)
+            else:
+                report_error("shadow.runner_failed", exc, operation=operation.name)
 
     async def _compare(
         self,
@@ -112,6 +115,8 @@ class Judge:
         if reason is not None:
             self.skip(reason)
             return
+        if not any(e is not None and is_infrastructure(e) for e in (primary.error, shadow.error)):
+            self.outage.succeeded()  # ends only on calls where the database answered both
         self.compared += 1
         result = self.engine.observe(
             operation,
