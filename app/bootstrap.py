@@ -6,26 +6,39 @@ or wires the router. Everything else receives what it needs from the ``System`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 from prometheus_client import CollectorRegistry
 
+from app.attribution import Attribution, make_attribution
 from app.database import resolve_database_url
-from app.guard import attach_guard  # guarded rollout
+from app.guard import Guard, attach_guard
 from app.heap import HeapTrimmer
-from app.operations import DOMAINS, build_registry
+from app.operations import DOMAINS, build_registry, shadow_writes
 from app.settings import Settings
 from flags.model import FlagProvider
-from flags.overrides import OverriddenFlags  # guarded rollout
+from flags.overrides import OverriddenFlags
+from persistence.async_layer import AsyncPersistenceLayer
+from persistence.errors import NotFoundError, ValidationError
 from persistence.events import EventBus
+from persistence.legacy import PersistenceLayer
+from routing.chain import DispatchChain, Layer
+from routing.dispatch import Dispatch, SyncDispatch
+from routing.registry import OperationRegistry
+from routing.router import PersistenceRouter
+from routing.shadowing import RunnerConfig, ShadowRunner
+from routing.sync_facade import SyncFacade
 from shadow.divergences import Divergences
 from shadow.engine import EngineConfig
 from shadow.store import StoreConfig
 from shadow.system import Shadow
+
+#: The game's refusals: compared like any answer, never counted as a path's errors.
+REFUSALS = frozenset(f"{c.__module__}.{c.__qualname__}" for c in (ValidationError, NotFoundError))
 
 
 @dataclass
@@ -39,24 +52,28 @@ class System:
     - ``events``: the EventBus both paths publish on;
     - ``divergences``: the divergence groups, exemplars and their triage;
     - ``shadow``: the shadow engine, its store and its metrics registry;
-    - ``guard``: rolls a domain back when its figures breach the thresholds (or None);
     - ``shadow_runner``: serves ``shadow`` and ``live`` by running both paths; ``drain()``
       waits for the comparisons still running;
+    - ``dispatch``: the dispatch chain the router serves each mode through;
+    - ``guard``: rolls a domain back when its figures breach the thresholds (or None);
+    - ``attribution``: the calls counted by calling service (names, counts, their writer);
     - ``legacy`` and ``async_layer``: the two paths themselves, for tests and benchmarks.
     """
 
     settings: Settings
     database_url: str
-    router: Any
-    sync: Any
+    router: PersistenceRouter
+    sync: SyncFacade
     flags: FlagProvider
     events: EventBus
-    legacy: Any
-    async_layer: Any
+    legacy: PersistenceLayer
+    async_layer: AsyncPersistenceLayer
     shadow: Shadow
     divergences: Divergences
-    guard: Any = None  # guarded rollout: app.guard.Guard, None when DUALPATH_GUARD_ENABLED=0
-    shadow_runner: Any = None  # routing.shadow_runner.ShadowRunner: serves shadow and live
+    shadow_runner: ShadowRunner
+    dispatch: DispatchChain
+    attribution: Attribution
+    guard: Guard | None = None
 
     @property
     def metrics_registry(self) -> CollectorRegistry:
@@ -83,75 +100,142 @@ def make_flag_provider(settings: Settings, database_url: str) -> FlagProvider:
 
 
 @asynccontextmanager
-async def open_system(settings: Settings | None = None) -> AsyncIterator[System]:
-    """Open every pool, thread and task dualpath needs; closing releases them all."""
-    from persistence.async_layer import AsyncPersistenceLayer
-    from persistence.legacy import PersistenceLayer, set_persistence
-    from routing.router import PersistenceRouter
+async def open_system(
+    settings: Settings | None = None,
+    *,
+    events: EventBus | None = None,
+    legacy: PersistenceLayer | None = None,
+    async_layer: AsyncPersistenceLayer | None = None,
+    flags: FlagProvider | None = None,
+    shadow: Shadow | None = None,
+    registry: OperationRegistry | None = None,
+) -> AsyncIterator[System]:
+    """Open every pool, thread and task dualpath needs; closing releases them all.
 
+    Each part may be given instead of built (a fake in a unit test): a part that is given
+    is used as it is, and is neither started nor closed here; its owner does that.
+    """
     settings = settings or Settings()
     url = resolve_database_url(settings)
-    events = EventBus()
+    events = events or EventBus()
     async with AsyncExitStack() as stack:
-        legacy = PersistenceLayer(url, event_bus=events, pool_size=settings.legacy_pool_size)
-        stack.callback(legacy.close)
-        async_layer = AsyncPersistenceLayer(
-            events, database_url=url, pool_size=settings.async_pool_size
-        )
-        stack.push_async_callback(async_layer.close)
-        await async_layer.start()
-        flags = make_flag_provider(settings, url)
-        # -- guarded rollout: local overrides on top of any provider (flags/overrides.py) --
-        flags = OverriddenFlags(flags, url, DOMAINS)
-        # -- end guarded rollout --
-        stack.push_async_callback(flags.close)
-        await flags.start()
-        shadow = make_shadow(settings, url)
-        shadow.start()
-        stack.push_async_callback(shadow.stop)
+        if legacy is None:
+            legacy = _own_legacy(stack, settings, url, events)
+        if async_layer is None:
+            async_layer = await _own_async(stack, settings, url, events)
+        if flags is None:
+            flags = await _start_flags(stack, settings, url)
+        if shadow is None:
+            shadow = _start_shadow(stack, settings, url)
+        attribution = _start_attribution(stack, settings, shadow)
         router = PersistenceRouter(
-            build_registry(),
+            registry or build_registry(),
             legacy=legacy,
             async_=async_layer,
             flags=flags,
             legacy_threads=settings.legacy_threads,
         )
         stack.push_async_callback(router.close)
-        # -- shadow runner: shadow and live run both paths and compare them --
         runner = make_shadow_runner(settings, router, shadow)
-        runner.install(router)
         stack.push_async_callback(runner.drain)
-        # -- end shadow runner --
-        # -- guarded rollout: the guard rolls a misbehaving domain back (app/guard.py) --
-        guard = None
-        if settings.guard_enabled:
-            registry = shadow.metrics.registry
-            guard = attach_guard(settings, flags, router, shadow.engine, registry, DOMAINS)
-            guard.start()
-            stack.push_async_callback(guard.stop)
-        # -- end guarded rollout --
-        trimmer = HeapTrimmer(settings.heap_trim_interval_s)
-        trimmer.start()
-        stack.push_async_callback(trimmer.stop)
-        sync = router.sync
-        previous = installed_persistence()
-        set_persistence(sync)
-        stack.callback(_restore_persistence, sync, previous)
+        guard = make_guard(settings, flags, shadow) if settings.guard_enabled else None
+        chain = compose_dispatch(router, runner, guard, attribution)
+        chain.install(router)
+        attribution.listen(router, shadow)
+        _start_background(stack, settings, guard)
+        _install_persistence(stack, router.sync)
         structlog.get_logger().info("system.opened", flag_provider=flags.name)
         yield System(
-            settings,
-            url,
-            router,
-            sync,
-            flags,
-            events,
-            legacy,
-            async_layer,
-            shadow,
-            shadow.divergences,
-            guard=guard,  # guarded rollout
-            shadow_runner=runner,
-        )
+            settings, url, router, router.sync, flags, events, legacy, async_layer, shadow,
+            shadow.divergences, runner, chain, attribution, guard,
+        )  # fmt: skip
+
+
+def _own_legacy(
+    stack: AsyncExitStack, settings: Settings, url: str, events: EventBus
+) -> PersistenceLayer:
+    legacy = PersistenceLayer(url, event_bus=events, pool_size=settings.legacy_pool_size)
+    stack.callback(legacy.close)
+    return legacy
+
+
+async def _own_async(
+    stack: AsyncExitStack, settings: Settings, url: str, events: EventBus
+) -> AsyncPersistenceLayer:
+    layer = AsyncPersistenceLayer(events, database_url=url, pool_size=settings.async_pool_size)
+    stack.push_async_callback(layer.close)
+    await layer.start()
+    return layer
+
+
+def _start_shadow(stack: AsyncExitStack, settings: Settings, url: str) -> Shadow:
+    shadow = make_shadow(settings, url)
+    shadow.start()
+    stack.push_async_callback(shadow.stop)
+    return shadow
+
+
+def _start_background(stack: AsyncExitStack, settings: Settings, guard: Guard | None) -> None:
+    """The guard (if any) and the heap trimmer, stopped when the system closes."""
+    if guard is not None:
+        guard.start()
+        stack.push_async_callback(guard.stop)
+    trimmer = HeapTrimmer(settings.heap_trim_interval_s)
+    trimmer.start()
+    stack.push_async_callback(trimmer.stop)
+
+
+async def _start_flags(stack: AsyncExitStack, settings: Settings, url: str) -> FlagProvider:
+    """The configured provider with local overrides on top (``flags.overrides``), started."""
+    flags = OverriddenFlags(make_flag_provider(settings, url), url, DOMAINS)
+    stack.push_async_callback(flags.close)
+    await flags.start()
+    return flags
+
+
+def _start_attribution(stack: AsyncExitStack, settings: Settings, shadow: Shadow) -> Attribution:
+    """The counts by calling service, written through the shadow's pool until it stops."""
+    attribution = make_attribution(settings, shadow)
+    attribution.start()
+    stack.push_async_callback(attribution.stop)
+    return attribution
+
+
+def compose_dispatch(
+    router: PersistenceRouter,
+    runner: ShadowRunner,
+    guard: Guard | None,
+    attribution: Attribution,
+) -> DispatchChain:
+    """The dispatch chain (``ShadowRunner.chain``): the guard, then attribution outermost."""
+    guarded = [guard_layer(guard)] if guard is not None else []
+    return runner.chain(router, [*guarded, *attribution.layers()])
+
+
+def guard_layer(guard: Guard) -> Layer:
+    """The guard's place in the dispatch chain: around every ``async`` call."""
+    # app.guard types its wrappers over plain callables, not routing's Dispatch Protocols
+    wrap = cast("Callable[[Dispatch], Dispatch]", guard.wrap_async)
+    wrap_sync = cast("Callable[[SyncDispatch], SyncDispatch]", guard.wrap_async_sync)
+    return Layer.over("guard", ("async",), wrap, wrap_sync)
+
+
+def make_guard(settings: Settings, flags: FlagProvider, shadow: Shadow) -> Guard:
+    """The guard, fed by the shadow engine's Results; its layer goes in the dispatch chain."""
+    registry = shadow.metrics.registry
+    return attach_guard(settings, flags, _Unplugged(), shadow.engine, registry, DOMAINS)
+
+
+class _Unplugged:
+    """Takes the router wiring ``attach_guard`` does and drops it: ``guard_layer`` places it."""
+
+    def strategies(self, mode: str) -> tuple[Dispatch, SyncDispatch]:
+        from routing.dispatch import serve_async, serve_legacy_sync
+
+        return serve_async, serve_legacy_sync
+
+    def use_dispatch(self, mode: str, dispatch: Dispatch, *, sync: Any = None) -> None:
+        """Nothing: the dispatch chain installs the guard's layer."""
 
 
 def make_shadow(settings: Settings, database_url: str) -> Shadow:
@@ -159,10 +243,8 @@ def make_shadow(settings: Settings, database_url: str) -> Shadow:
     return Shadow(
         database_url,
         registry=CollectorRegistry(),
-        engine_config=EngineConfig(
-            raise_on_divergence=settings.raise_on_divergence,
-            code_version=settings.code_version,
-        ),
+        # test mode (raise_on_divergence) is acted on by the runner alone
+        engine_config=EngineConfig(code_version=settings.code_version, refusals=REFUSALS),
         store_config=StoreConfig(
             max_queue=settings.divergence_queue,
             exemplars_per_group=settings.exemplars_per_group,
@@ -171,11 +253,10 @@ def make_shadow(settings: Settings, database_url: str) -> Shadow:
     )
 
 
-def make_shadow_runner(settings: Settings, router: Any, shadow: Shadow) -> Any:
+def make_shadow_runner(
+    settings: Settings, router: PersistenceRouter, shadow: Shadow
+) -> ShadowRunner:
     """The runner that serves shadow and live mode on ``router``, judged by ``shadow``."""
-    from app.operations import shadow_writes
-    from routing.shadow_runner import RunnerConfig, ShadowRunner
-
     config = RunnerConfig(
         shadow_timeout_s=settings.shadow_timeout_s,
         raise_on_divergence=settings.raise_on_divergence,
@@ -189,6 +270,15 @@ def installed_persistence() -> Any:
     import persistence.legacy as legacy_module
 
     return legacy_module._layer
+
+
+def _install_persistence(stack: AsyncExitStack, sync: SyncFacade) -> None:
+    """``get_persistence()`` returns ``sync`` while the system is open."""
+    from persistence.legacy import set_persistence
+
+    previous = installed_persistence()
+    set_persistence(sync)
+    stack.callback(_restore_persistence, sync, previous)
 
 
 def _restore_persistence(ours: Any, previous: Any) -> None:

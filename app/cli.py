@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from app.cli_service import fail
 from app.settings import Settings
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     help="Feature-flagged, dual-path persistence with shadow comparison.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # a crash must not print the database password
 )
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -28,12 +30,6 @@ def database_url() -> str:
     except ValueError as exc:
         fail(str(exc))
     return resolve_database_url(settings)
-
-
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
 
 
 @db_app.command("upgrade")
@@ -70,7 +66,10 @@ def seed(
 
 def main() -> None:
     """Entry point of the ``dualpath`` console script."""
+    from app.logs import configure_logging
+
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    configure_logging("console")  # `serve` and the --json commands reconfigure theirs
     try:
         app()
     except KeyboardInterrupt:
@@ -89,3 +88,4 @@ from app.cli_flags import register as register_flags  # noqa: E402
 
 register_flags(app)
 __import__("app.cli_divergences", fromlist=["register"]).register(app)
+__import__("app.cli_services", fromlist=["register"]).register(app)

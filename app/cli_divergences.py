@@ -18,11 +18,11 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
-from app.cli_service import reflow
+from app.cli_service import fail, reflow
 from app.settings import Settings
 
 __all__ = ["divergences_app", "parse_duration", "parse_expiry", "register"]
@@ -37,12 +37,6 @@ ACTOR = typer.Option(None, "--actor", help="Who decides [OS user].")
 _SIGNATURE = re.compile(r"^[0-9a-f]{32}$")
 _DURATION = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
 
 
 def list_groups(
@@ -231,9 +225,9 @@ def _settings() -> Settings:
 
 def _logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    import structlog
+    from app.logs import configure_logging
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
 
 
 def _record(record: Any) -> dict[str, Any]:

@@ -14,13 +14,12 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, NoReturn
+from typing import Any
 
 import typer
 
-from app.cli_service import reflow
+from app.cli_service import fail, logs_to_stderr, reflow
 from app.settings import Settings
 
 __all__ = ["flags_app", "register"]
@@ -31,12 +30,6 @@ flags_app = typer.Typer(
 )
 URL = typer.Option(None, "--url", help="A running 'dualpath serve', e.g. http://127.0.0.1:8000.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print ``message`` to stderr and exit with ``code``."""
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    raise typer.Exit(code)
 
 
 def list_flags(url: str | None = URL, as_json: bool = JSON) -> None:
@@ -111,7 +104,7 @@ def _services(text: str | None) -> list[str] | None:
 def _local(action: Callable[[Any], Awaitable[Any]]) -> Any:
     from flags.model import FlagError, FlagSourceUnavailable
 
-    _logs_to_stderr()
+    logs_to_stderr()
     try:
         return asyncio.run(_with_flags(_settings(), action))
     except FlagError as exc:
@@ -154,13 +147,6 @@ async def _history_local(flags: Any, domain: str | None, limit: int) -> list[dic
     from app.service.records import as_dict, jsonable
 
     return [jsonable(as_dict(change)) for change in await flags.history(domain, limit)]
-
-
-def _logs_to_stderr() -> None:
-    """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    import structlog
-
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
 
 def _settings() -> Settings:

@@ -7,11 +7,11 @@ import contextlib
 import secrets
 from typing import Any
 
-import structlog
 import typer
 from pydantic import SecretStr
 
 from app.settings import Settings
+from observability import report_error
 
 # Two domains compared in shadow, one answered by the async path in live.
 DEMO_FLAGS: dict[str, tuple[str, ...]] = {
@@ -32,8 +32,10 @@ def run(
     Without DATABASE_URL an embedded PostgreSQL starts under .dualpath/pg (and is reused next
     time). The schema is migrated, a world is seeded if the database has none, player and
     room go to shadow and health to live (only where a domain is still legacy), and the
-    service starts with background traffic so the dashboard shows live figures. It prints
-    the dashboard URL and the ops token (generated unless DUALPATH_OPS_TOKEN is set).
+    service starts with background traffic so the dashboard shows live figures; the traffic
+    calls as services of the migration guide (DUALPATH_SERVICES defaults to them) and a
+    little as no service, so the migration map has rows. It prints the dashboard URL and
+    the ops token it generated (a DUALPATH_OPS_TOKEN is not echoed).
 
     Example: dualpath run --players 500 --port 8080
     """
@@ -47,20 +49,22 @@ def run(
     upgrade(url)
     with contextlib.suppress(SeedRefused):
         typer.echo(seed_world(url, players=players, seed=42).describe())
-    token = settings.ops_token.get_secret_value() if settings.ops_token else None
-    token = token or secrets.token_urlsafe(18)
+    given = settings.ops_token.get_secret_value() if settings.ops_token else None
+    token = given or secrets.token_urlsafe(18)
+    shown = "(DUALPATH_OPS_TOKEN)" if given else token  # a token of the user's is not echoed
     settings = settings.model_copy(
         update={
             "database_url": url,
             "ops_token": SecretStr(token),
             "host": host or settings.host,
             "port": port or settings.port,
+            "services": settings.services or ",".join(_demo_services()),
         }
     )
-    asyncio.run(_serve(settings, token, concurrency))
+    asyncio.run(_serve(settings, shown, concurrency))
 
 
-async def _serve(settings: Settings, token: str, concurrency: int) -> None:
+async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None:
     import uvicorn
 
     from app.bootstrap import open_system
@@ -79,7 +83,7 @@ async def _serve(settings: Settings, token: str, concurrency: int) -> None:
         traffic = asyncio.create_task(_background_traffic(system, concurrency))
         base = f"http://{settings.host}:{settings.port}"
         typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
-        typer.secho(f"ops token: {token}", fg=typer.colors.GREEN, bold=True)
+        typer.secho(f"ops token: {shown_token}", fg=typer.colors.GREEN, bold=True)
         typer.echo(f"game API:  {base}/docs\nstop with Ctrl-C\n")
         try:
             await server.serve()
@@ -87,6 +91,13 @@ async def _serve(settings: Settings, token: str, concurrency: int) -> None:
             traffic.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await traffic
+
+
+def _demo_services() -> list[str]:
+    """The calling services of the background traffic, for DUALPATH_SERVICES when unset."""
+    from app.service.traffic import DEMO_SERVICES
+
+    return sorted({name for name in DEMO_SERVICES.values() if name})
 
 
 async def _demo_flags(system: Any) -> None:
@@ -109,14 +120,13 @@ async def _background_traffic(system: Any, concurrency: int) -> None:
         return
     from app.service.traffic import run_traffic
 
-    router = system.router.for_service("demo")
     while True:
-        try:
-            await run_traffic(router, seconds=30, concurrency=concurrency)
+        try:  # each action as a service of the migration guide, a few as none (the map's rows)
+            await run_traffic(system.router, seconds=30, concurrency=concurrency, services=True)
         except asyncio.CancelledError:
             raise
-        except Exception:
-            structlog.get_logger().exception("run.traffic_failed")
+        except Exception as exc:
+            report_error("run.traffic_failed", exc)
             await asyncio.sleep(1)
 
 

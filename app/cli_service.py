@@ -12,12 +12,16 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import structlog
 import typer
 
+from app.logs import FORMATS, LogFormat, configure_logging
 from app.settings import Settings
+from observability import mask_secrets
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
 
 __all__ = ["register"]
 
@@ -41,12 +45,17 @@ Example: DUALPATH_OPS_TOKEN=s3cret dualpath serve --host 127.0.0.1 --port 8000
 """
 
 
+def logs_to_stderr() -> None:
+    """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
+    configure_logging("console", stream=sys.stderr)
+
+
 def settings_or_exit() -> Settings:
     """The settings, or a clear error and exit code 2."""
     try:
         return Settings()
     except ValueError as exc:
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        typer.secho(f"error: {mask_secrets(str(exc))}", err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from exc
 
 
@@ -54,15 +63,21 @@ def serve(
     host: str = typer.Option(None, "--host", help="Address to listen on [DUALPATH_HOST]."),
     port: int = typer.Option(None, "--port", min=1, max=65535, help="Port [DUALPATH_PORT]."),
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    log_format: str = typer.Option(
+        "json", "--log-format", help="json (one object per line) or console (readable lines)."
+    ),
 ) -> None:
     """Serve the game API, the ops API and the dashboard (see --help)."""
     import uvicorn
 
     from app.service import create_app
-    from app.service.logs import configure_json_logging
 
+    if log_format not in FORMATS:
+        typer.secho("error: --log-format must be json or console", err=True, fg=typer.colors.RED)
+        raise typer.Exit(2)
     settings = settings_or_exit()
-    configure_json_logging(log_level)
+    fmt: LogFormat = "json" if log_format == "json" else "console"
+    configure_logging(fmt, log_level)
     app = create_app(settings=settings)
     uvicorn.run(
         app,
@@ -106,7 +121,7 @@ def traffic(
     Example: dualpath traffic --seconds 30 --concurrency 16 --service api
     """
     if as_json:  # stdout carries the summary alone
-        structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+        configure_logging("console", stream=sys.stderr)
     settings = settings_or_exit()
     window = warmup if warmup is not None else min(15.0, seconds / 4)
     run = TrafficRun(seconds, concurrency, service, seed, tally, window)
@@ -217,23 +232,17 @@ def _modes(system: Any) -> dict[str, str]:
     return {domain: system.flags.mode_for(domain, None, None) for domain in DOMAINS}
 
 
-def _skipped(system: Any) -> Counter[str]:
-    runner = getattr(system, "shadow_runner", None)
-    return Counter(getattr(runner, "skipped", None) or {})
+def _skipped(system: System) -> Counter[str]:
+    return Counter(system.shadow_runner.skipped)
 
 
-async def _divergence_total(system: Any) -> int | None:
-    """The sum of all divergence group counts, after flushing; None without a store."""
-    store = getattr(system, "divergences", None)
-    if store is None:
-        return None
+async def _divergence_total(system: System) -> int:
+    """The sum of all divergence group counts, after every comparison and the store's flush."""
     from app.service.divergence_access import fetch_groups
 
-    runner = getattr(system, "shadow_runner", None)
-    if runner is not None:
-        await runner.drain()  # comparisons still running record their divergences first
-    await store.flush()
-    return sum(g.count for g in await fetch_groups(store))
+    await system.shadow_runner.drain()  # comparisons still running record theirs first
+    await system.divergences.flush()
+    return sum(g.count for g in await fetch_groups(system.divergences))
 
 
 def _print_report(report: Any) -> None:
@@ -260,53 +269,90 @@ def _print_report(report: Any) -> None:
     console.print(f"divergences recorded: {divergences}")
 
 
-def status() -> None:
-    """Print each domain's mode and health in one table.
+def status(
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
+) -> None:
+    """Print each domain's mode, health and readiness, with the evidence behind it.
 
     For every domain: its mode, percent and services, how long it has been in that mode and
     who set it, and over the last 15 minutes the calls, divergence rate, errors per path and
     open divergence groups, with a one-word verdict (ok, diverging, erroring, idle); then its
-    readiness for the next rollout step, e.g. "ready for live" or "blocked: 2 open divergence
-    groups" (the rules are in docs/rollout.md).
+    readiness for the next rollout step: "ready for live", "inconclusive: needs 2,583 more
+    comparisons (damage_player: 412 of 2,995 comparisons)" or "blocked: 2 open divergence
+    groups". A second table gives each readiness rule's evidence: outcome, n, estimate,
+    confidence interval, threshold and what it still needs (the rules are in
+    docs/rollout.md). --json prints both, every rule and operation included. The tables
+    name the database they read first, its password masked.
 
-    Example: dualpath status
+    Example: dualpath status --json
     """
     settings = settings_or_exit()
-    asyncio.run(_status(settings))
+    if as_json:
+        logs_to_stderr()
+    asyncio.run(_status(settings, as_json))
 
 
-async def _status(settings: Settings) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+async def _status(settings: Settings, as_json: bool = False) -> None:
     from app.bootstrap import open_system
+    from app.readiness import assess_system, rules_from
     from app.service.divergence_access import fetch_groups
     from app.service.overview import domain_cards
 
     async with open_system(settings) as system:
         now = datetime.now(UTC)
-        store = getattr(system, "divergences", None)
-        rollup = await store.rollup(since=now - timedelta(minutes=15)) if store else []
-        groups = await fetch_groups(store, status="open") if store else []
+        rollup = await system.divergences.rollup(since=now - timedelta(minutes=15))
+        groups = await fetch_groups(system.divergences, status="open")
         cards = domain_cards(await system.flags.list(), rollup, groups, now)
-        readiness = await _readiness(system, settings, now)
+        readiness = {r.domain: r for r in await assess_system(system, rules_from(settings), now)}
+    if as_json:
+        _print_status_json(cards, readiness)
+    else:
+        _print_status_tables(cards, readiness, system.database_url)
+
+
+def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_url: str) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from app.cli_readiness import EVIDENCE_COLUMNS, evidence_rows, verdict_text
+
     table = Table(title="dualpath status: shadowed calls of the last 15 minutes")
     for column in STATUS_COLUMNS:
-        table.add_column(column, no_wrap=True)
+        table.add_column(column, no_wrap=column != "readiness", overflow="fold")
     for card in cards:
-        table.add_row(*_status_row(card), readiness.get(card.domain, "-"))
-    Console().print(table)
+        found = readiness.get(card.domain)
+        table.add_row(*_status_row(card), escape(verdict_text(found)) if found else "-")
+    console = Console()
+    console.print(f"database: {mask_secrets(database_url)}", highlight=False)
+    console.print(table)
+    rows = evidence_rows([readiness[c.domain] for c in cards if c.domain in readiness])
+    if not rows:
+        return
+    evidence = Table(title="readiness evidence: each rule's n, estimate, CI and threshold")
+    for column in EVIDENCE_COLUMNS:
+        evidence.add_column(column, no_wrap=True)
+    for row in rows:
+        evidence.add_row(*(escape(cell) for cell in row))
+    console.print(evidence)
 
 
-async def _readiness(system: Any, settings: Settings, now: datetime) -> dict[str, str]:
-    """Each domain's readiness verdict (docs/rollout.md), with its override if any."""
-    from app.readiness import assess_system, rules_from
+def _print_status_json(cards: list[Any], readiness: dict[str, Any]) -> None:
+    from app.service.records import jsonable
 
-    verdicts = {}
-    for found in await assess_system(system, rules_from(settings), now):
-        held = f" (held at {found.mode} by {found.overridden_by})" if found.overridden_by else ""
-        verdicts[found.domain] = found.verdict + held
-    return verdicts
+    out = []
+    for card in cards:
+        found = readiness.get(card.domain)
+        mode = {"mode": card.mode, "percent": card.percent, "services": card.services}
+        recent = {
+            "in_mode_for": card.in_mode_for, "calls": card.calls,
+            "comparisons": card.comparisons, "divergences": card.divergences,
+            "divergence_rate": card.divergence_rate, "errors": card.errors,
+            "open_groups": card.open_groups, "health": _verdict(card),
+        }  # fmt: skip
+        shown = found.as_dict() if found else None
+        out.append({"domain": card.domain, **mode, "last_15_minutes": recent, "readiness": shown})
+    print(json.dumps(jsonable(out), indent=2))
 
 
 def _status_row(card: Any) -> list[str]:
@@ -333,6 +379,12 @@ def _verdict(card: Any) -> str:
     if card.divergences or card.open_groups:
         return "diverging"
     return "ok" if card.calls else "idle"
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print ``message`` (secrets masked) to stderr and exit with ``code``."""
+    typer.secho(f"error: {mask_secrets(message)}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
 
 
 def reflow(text: str) -> str:

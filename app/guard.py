@@ -36,6 +36,7 @@ from prometheus_client import CollectorRegistry, Counter
 from app.guard_window import Figures, SlidingWindow, is_fault
 from flags.model import FlagError, FlagProvider, FlagSourceUnavailable, Mode
 from flags.transitions import step_back
+from observability import report_error
 from shadow.observation import Result
 
 __all__ = [
@@ -225,7 +226,7 @@ class Guard:
             try:
                 await self.check()
             except Exception as exc:  # the guard must outlive any one failed check
-                structlog.get_logger().error("guard.check_failed", exc_info=exc)
+                report_error("guard.check_failed", exc)
 
     async def _mode(self, domain: str) -> Mode:
         effective = getattr(self._flags, "effective_mode", None)

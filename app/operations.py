@@ -1,32 +1,41 @@
-"""The MUD's persistence operations, declared once for the router, the sync facade and shadow.
+"""The MUD's persistence operations: one declaration each, for the router, the facade and shadow.
 
-Each operation of ``persistence.api.AsyncPersistence`` (and its ``SyncPersistence`` twin, named
-per ``LEGACY_NAMES``) is listed with its domain, whether it writes, and the argument that holds
-its entity key, so a percent rollout keeps each player, room, container or item on one path.
+Each method of ``persistence.api.AsyncPersistence`` (and of its ``SyncPersistence`` twin) has
+one :func:`declare` row below: its domain, whether it reads or writes, the argument that holds
+its entity key, its legacy name when it differs, and what the shadow runner needs to compare
+it: the read that returns what a write touched (``readback``) and the rows that stands for
+(``rows``), further rows the write touches (``touches``), the columns the database clock
+stamps (``clock``), and whether the call updates the object it was given (``mutates``).
+Everything else (the registry, ``LEGACY_NAMES``, what the shadow runner captures) is derived
+from these rows. ``docs/adding-an-operation.md`` walks through adding one.
+
 Calls without a single entity (lists, batches, a container created without an id) have no key
-and are bucketed at random by the flag provider.
-
-``readback`` names the read that returns what a write touched, given the write's key;
-``mutates_arguments`` marks calls that update the ``Player`` they were given (and
-``save_player``, whose object the shadow must not share with the primary);
-``ignore_fields`` lists result fields set by the database clock (``now()``), which two paths
-writing in two transactions never agree on. No list is ``unordered``: the contract orders
+and are bucketed at random by the flag provider. No list is unordered: the contract orders
 every list (``persistence.api``), so order is compared too.
-
-``shadow_writes()`` tells the shadow runner which rows each read-back name stands for, so a
-shadowed write can capture them before the primary writes, restore them in the shadow's
-rolled-back transaction, and compare the rows both paths left (``routing.shadow_runner``).
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-from persistence.api import LEGACY_NAMES
-from routing.readback import Entity, RowGroup
+from persistence.errors import UnitOfWorkAlreadyOpen
 from routing.registry import Kind, Operation, OperationRegistry
-from routing.shadow_plan import ShadowWrites
+from routing.shadowing import Entity, RowGroup, ShadowWrites
+
+__all__ = [
+    "DECLARATIONS",
+    "DOMAINS",
+    "DOMAIN_ENTITY_KINDS",
+    "LEGACY_NAMES",
+    "Declaration",
+    "build_registry",
+    "declare",
+    "operations",
+    "shadow_writes",
+]
 
 DOMAINS: tuple[str, ...] = (
     "player",
@@ -38,95 +47,9 @@ DOMAINS: tuple[str, ...] = (
     "item",
 )
 
-_PLAYER = "player.player_id"
-
-# (domain, async name, kind, key, readback, mutates_arguments)
-_TABLE: tuple[tuple[str, str, Kind, str | None, str | None, bool], ...] = (
-    ("player", "get_player_by_id", "read", "player_id", None, False),
-    ("player", "get_player_by_name", "read", "name", None, False),
-    ("player", "get_player_by_user_id", "read", "user_id", None, False),
-    ("player", "save_player", "write", _PLAYER, "get_player_by_id", True),
-    ("player", "save_players", "write", None, None, False),
-    ("player", "delete_player", "write", "player_id", "get_player_by_id", False),
-    ("player", "list_players", "read", None, None, False),
-    ("player", "get_players_in_room", "read", "room_id", None, False),
-    ("player", "get_players_batch", "read", None, None, False),
-    ("player", "update_player_last_active", "write", "player_id", "get_player_by_id", False),
-    # reads the room cache and moves the player in memory only; the caller saves
-    ("player", "validate_and_fix_player_room", "read", _PLAYER, None, True),
-    ("room", "get_room_by_id", "read", "room_id", None, False),
-    ("room", "list_rooms", "read", None, None, False),
-    ("profession", "get_professions", "read", None, None, False),
-    ("profession", "get_profession_by_id", "read", "profession_id", None, False),
-    ("health", "damage_player", "write", _PLAYER, "get_player_by_id", True),
-    ("health", "heal_player", "write", _PLAYER, "get_player_by_id", True),
-    ("health", "update_player_health", "write", "player_id", "get_player_by_id", False),
-    ("experience", "gain_experience", "write", _PLAYER, "get_player_by_id", True),
-    ("experience", "update_player_xp", "write", "player_id", "get_player_by_id", False),
-    ("experience", "update_player_stat_field", "write", "player_id", "get_player_by_id", False),
-    ("container", "create_container", "write", "container_id", "get_container", False),
-    ("container", "get_container", "read", "container_id", None, False),
-    ("container", "get_containers_by_room_id", "read", "room_id", None, False),
-    ("container", "get_containers_by_entity_id", "read", "entity_id", None, False),
-    ("container", "update_container", "write", "container_id", "get_container", False),
-    ("container", "get_decayed_containers", "read", None, None, False),
-    ("container", "delete_container", "write", "container_id", "get_container", False),
-    ("container", "add_item_to_container", "write", "container_id", "get_container", False),
-    ("container", "remove_item_from_container", "write", "container_id", "get_container", False),
-    ("item", "create_item_instance", "write", "item_instance_id", "get_item_instance", False),
-    ("item", "ensure_item_instance", "write", "item_instance_id", "get_item_instance", False),
-    ("item", "get_item_instance", "read", "item_instance_id", None, False),
-    ("item", "item_instance_exists", "read", "item_instance_id", None, False),
-    ("item", "delete_item_instance", "write", "item_instance_id", "get_item_instance", False),
-    ("item", "list_item_instances_by_owner", "read", "owner_id", None, False),
-)
-
-
-_CLOCK_STAMPED = frozenset({"created_at", "updated_at"})
-# Result (and stored-row) fields filled by now() in the writing transaction.
-_IGNORE: dict[str, frozenset[str]] = {
-    "save_player": frozenset({"last_active"}),  # now() when the object has none
-    "save_players": frozenset({"last_active"}),
-    "update_player_last_active": frozenset({"last_active"}),  # now() when not given
-    "create_container": _CLOCK_STAMPED,
-    "update_container": _CLOCK_STAMPED,
-    "add_item_to_container": _CLOCK_STAMPED,
-    "remove_item_from_container": _CLOCK_STAMPED,
-    "create_item_instance": frozenset({"created_at"}),
-    "ensure_item_instance": frozenset({"created_at"}),
-}
-_UNORDERED: frozenset[str] = frozenset()
-
-
-def operations() -> list[Operation]:
-    """Every persistence operation of the MUD, in declaration order."""
-    return [
-        Operation(
-            domain,
-            name,
-            kind,
-            key,
-            legacy_name=LEGACY_NAMES.get(name, name),
-            readback=readback,
-            mutates_arguments=mutates,
-            unordered=name in _UNORDERED,
-            ignore_fields=_IGNORE.get(name, frozenset()),
-        )
-        for domain, name, kind, key, readback, mutates in _TABLE
-    ]
-
-
-def build_registry() -> OperationRegistry:
-    """A fresh registry of every operation (the router owns it from then on)."""
-    return OperationRegistry(operations())
-
-
-_CONTENTS = ("container_id", "item_instance_id")
-_CREATED = frozenset({"created_at"})
-_ADDED = frozenset({"added_at"})
-
-#: The kinds of entity each domain's calls read or write (rooms and professions: none).
-KINDS: dict[str, tuple[str, ...]] = {
+#: The kinds of entity each domain's calls read or write (rooms and professions: none), so a
+#: read is not compared across a write of another domain to the same rows.
+DOMAIN_ENTITY_KINDS: dict[str, tuple[str, ...]] = {
     "player": ("player",),
     "health": ("player",),
     "experience": ("player",),
@@ -134,26 +57,74 @@ KINDS: dict[str, tuple[str, ...]] = {
     "item": ("item", "container"),
 }
 
-#: The rows each read-back name stands for, keyed by the write's entity key (as text).
-ENTITIES: dict[str, Entity] = {
-    "get_player_by_id": Entity(
-        "player", (RowGroup("players", ("player_id",), "player_id = {key}::uuid", _CREATED),)
+_CLOCK = frozenset({"created_at", "updated_at"})
+_CREATED = frozenset({"created_at"})
+_ADDED = frozenset({"added_at"})
+_CONTENTS = ("container_id", "item_instance_id")
+
+#: The rows each entity kind stands for, keyed by the entity key (as text).
+PLAYER = Entity(
+    "player", (RowGroup("players", ("player_id",), "player_id = {key}::uuid", _CREATED),)
+)
+CONTAINER = Entity(
+    "container",
+    (
+        RowGroup("containers", ("container_id",), "container_id = {key}::uuid", _CLOCK),
+        RowGroup("container_contents", _CONTENTS, "container_id = {key}::uuid", _ADDED),
     ),
-    "get_container": Entity(
-        "container",
-        (
-            RowGroup("containers", ("container_id",), "container_id = {key}::uuid", _CLOCK_STAMPED),
-            RowGroup("container_contents", _CONTENTS, "container_id = {key}::uuid", _ADDED),
-        ),
+)
+ITEM = Entity(
+    "item",
+    (
+        RowGroup("item_instances", ("item_instance_id",), "item_instance_id = {key}", _CREATED),
+        RowGroup("container_contents", _CONTENTS, "item_instance_id = {key}", _ADDED),
     ),
-    "get_item_instance": Entity(
-        "item",
-        (
-            RowGroup("item_instances", ("item_instance_id",), "item_instance_id = {key}", _CREATED),
-            RowGroup("container_contents", _CONTENTS, "item_instance_id = {key}", _ADDED),
-        ),
-    ),
-}
+)
+
+Prepare = Callable[[tuple[Any, ...], dict[str, Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Declaration:
+    """Everything about one operation that is not its two implementations."""
+
+    domain: str
+    name: str
+    kind: Kind
+    key: str | None = None
+    legacy_name: str = ""
+    readback: str | None = None
+    rows: Entity | None = None
+    touches: tuple[tuple[str, str], ...] = ()
+    clock: frozenset[str] = frozenset()
+    mutates: bool = False
+    prepare: Prepare | None = None
+    entity: str | None = None
+    extra_rows: Mapping[str, Entity] = field(default_factory=dict)
+
+    def operation(self) -> Operation:
+        """The routing registry's view of this declaration."""
+        return Operation(
+            self.domain,
+            self.name,
+            self.kind,
+            self.key,
+            legacy_name=self.legacy_name,
+            readback=self.readback,
+            mutates_arguments=self.mutates,
+            ignore_fields=self.clock,
+        )
+
+
+def declare(
+    domain: str,
+    name: str,
+    kind: Kind,
+    key: str | None = None,
+    **details: Any,
+) -> Declaration:
+    """One operation's declaration; ``details`` are the optional fields of ``Declaration``."""
+    return Declaration(domain, name, kind, key, **details)
 
 
 def _same_new_container_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -163,18 +134,92 @@ def _same_new_container_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any
     return args, kwargs
 
 
+_P = "player.player_id"
+_ON_PLAYER: dict[str, Any] = {"readback": "get_player_by_id", "rows": PLAYER}
+_ON_CONTAINER: dict[str, Any] = {"readback": "get_container", "rows": CONTAINER}
+_ON_ITEM: dict[str, Any] = {"readback": "get_item_instance", "rows": ITEM}
+#: A container write that moves an item touches the item's rows too (after the container's).
+_MOVES_ITEM: dict[str, Any] = {
+    "touches": (("get_item_instance", "item_instance_id"),),
+    "extra_rows": {"get_item_instance": ITEM},
+}
+
+DECLARATIONS: tuple[Declaration, ...] = (
+    declare("player", "get_player_by_id", "read", "player_id", legacy_name="get_player",
+            entity="player"),
+    declare("player", "get_player_by_name", "read", "name"),
+    declare("player", "get_player_by_user_id", "read", "user_id"),
+    # last_active: now() when the object has none
+    declare("player", "save_player", "write", _P, **_ON_PLAYER, mutates=True,
+            clock=frozenset({"last_active"})),
+    declare("player", "save_players", "write", clock=frozenset({"last_active"})),
+    declare("player", "delete_player", "write", "player_id", **_ON_PLAYER),
+    declare("player", "list_players", "read"),
+    declare("player", "get_players_in_room", "read", "room_id"),
+    declare("player", "get_players_batch", "read"),
+    declare("player", "update_player_last_active", "write", "player_id", **_ON_PLAYER,
+            clock=frozenset({"last_active"})),  # now() when not given
+    # reads the room cache and moves the player in memory only; the caller saves
+    declare("player", "validate_and_fix_player_room", "read", _P, mutates=True),
+    declare("room", "get_room_by_id", "read", "room_id", legacy_name="get_room"),
+    declare("room", "list_rooms", "read"),
+    declare("profession", "get_professions", "read", legacy_name="get_all_professions"),
+    declare("profession", "get_profession_by_id", "read", "profession_id"),
+    declare("health", "damage_player", "write", _P, **_ON_PLAYER, mutates=True),
+    declare("health", "heal_player", "write", _P, **_ON_PLAYER, mutates=True),
+    declare("health", "update_player_health", "write", "player_id", **_ON_PLAYER),
+    declare("experience", "gain_experience", "write", _P, **_ON_PLAYER, mutates=True),
+    declare("experience", "update_player_xp", "write", "player_id", **_ON_PLAYER),
+    declare("experience", "update_player_stat_field", "write", "player_id", **_ON_PLAYER),
+    declare("container", "create_container", "write", "container_id", **_ON_CONTAINER,
+            clock=_CLOCK, prepare=_same_new_container_id),
+    declare("container", "get_container", "read", "container_id", entity="container"),
+    declare("container", "get_containers_by_room_id", "read", "room_id"),
+    declare("container", "get_containers_by_entity_id", "read", "entity_id"),
+    declare("container", "update_container", "write", "container_id", **_ON_CONTAINER,
+            clock=_CLOCK),
+    declare("container", "get_decayed_containers", "read"),
+    declare("container", "delete_container", "write", "container_id", **_ON_CONTAINER),
+    declare("container", "add_item_to_container", "write", "container_id", **_ON_CONTAINER,
+            **_MOVES_ITEM, clock=_CLOCK),
+    declare("container", "remove_item_from_container", "write", "container_id",
+            **_ON_CONTAINER, **_MOVES_ITEM, clock=_CLOCK),
+    declare("item", "create_item_instance", "write", "item_instance_id", **_ON_ITEM,
+            clock=_CREATED),
+    declare("item", "ensure_item_instance", "write", "item_instance_id", **_ON_ITEM,
+            clock=_CREATED),
+    declare("item", "get_item_instance", "read", "item_instance_id", entity="item"),
+    declare("item", "item_instance_exists", "read", "item_instance_id", entity="item"),
+    declare("item", "delete_item_instance", "write", "item_instance_id", **_ON_ITEM),
+    declare("item", "list_item_instances_by_owner", "read", "owner_id"),
+)  # fmt: skip
+
+#: Async name → legacy name, for the operations whose names differ.
+LEGACY_NAMES: dict[str, str] = {d.name: d.legacy_name for d in DECLARATIONS if d.legacy_name}
+
+
+def operations() -> list[Operation]:
+    """Every persistence operation of the MUD, in declaration order."""
+    return [declaration.operation() for declaration in DECLARATIONS]
+
+
+def build_registry() -> OperationRegistry:
+    """A fresh registry of every operation (the router owns it from then on)."""
+    return OperationRegistry(operations())
+
+
 def shadow_writes() -> ShadowWrites:
     """What the shadow runner needs to capture, restore and compare the MUD's writes."""
-    item = (("get_item_instance", "item_instance_id"),)
+    entities: dict[str, Entity] = {}
+    for d in DECLARATIONS:
+        if d.readback is not None and d.rows is not None:
+            entities[d.readback] = d.rows
+        entities.update(d.extra_rows)
     return ShadowWrites(
-        entities=ENTITIES,
-        touches={"add_item_to_container": item, "remove_item_from_container": item},
-        prepare={"create_container": _same_new_container_id},
-        kinds=KINDS,
-        read_entities={
-            "get_player_by_id": "player",
-            "get_container": "container",
-            "get_item_instance": "item",
-            "item_instance_exists": "item",
-        },
+        entities=entities,
+        touches={d.name: d.touches for d in DECLARATIONS if d.touches},
+        prepare={d.name: d.prepare for d in DECLARATIONS if d.prepare is not None},
+        domain_kinds=DOMAIN_ENTITY_KINDS,
+        read_entities={d.name: d.entity for d in DECLARATIONS if d.entity is not None},
+        already_open=(UnitOfWorkAlreadyOpen,),
     )

@@ -1,35 +1,58 @@
-"""Readiness: is a domain ready for the next step of its rollout, and if not, why not?
+"""Readiness: is a domain ready for the next step of its rollout, and how sure is that?
 
-For each domain, over the time since it entered its current mode (the flag's ``updated_at``,
-or the guard's override if that is later), from the per-minute rollup in PostgreSQL (every
-process's calls) and the open divergence groups:
+For each domain, over the soak (the time since it entered its current mode: the flag's
+``updated_at``, or the guard's override if that is later), from the per-minute rollup in
+PostgreSQL (every process's calls, per operation) and the open divergence groups:
 
 * ``legacy`` is always ready for ``shadow``: shadowing changes nothing the caller sees.
-* ``shadow`` is ready for ``live``, and ``live`` for ``async``, when all of these hold:
-  at least ``min_minutes`` in the mode; at least ``min_comparisons`` comparisons; no open
-  divergence group of the domain (triage them: fix, or ignore with a reason); the async
-  path's error rate at most ``max_error_rate``; the divergence rate at most
-  ``max_divergence_rate``. Otherwise the verdict is ``blocked:`` and every reason.
-* ``async`` is the last step: ``complete`` unless its errors show in the rollup.
+* ``shadow`` is ready for ``live``, and ``live`` for ``async``, when every rule passes:
+  the soak lasted ``min_minutes``; no divergence group of the domain is open; the async
+  error rate is below ``max_error_rate``; and for **every operation that ran in the soak**,
+  reads and writes alike, the divergence rate is below ``target_rate``, each at
+  ``confidence`` (see :mod:`app.readiness_rules`). With zero divergences that takes
+  ``comparisons_needed(target_rate, confidence)`` comparisons per operation: 2,995 for
+  the default 0.1% at 95%. An operation with no traffic in the soak is not demanded.
+* ``async`` is the last step: ``complete`` unless its error rate is above the limit.
 
-The rollup is kept per minute, not per mode, so the minute of a change counts toward the new
-mode. See docs/rollout.md.
+Every rule is pass, inconclusive or fail. A failing rule makes the verdict ``blocked:``; else
+a rule without enough data makes it ``inconclusive:`` with the comparisons still needed and
+the operations that lack them; never a silent pass. The rollup is kept per minute, not per
+mode, so the minute of a change counts toward the new mode. See docs/rollout.md.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from app.readiness_rules import (
+    DIVERGENCE_RULE,
+    ERROR_RULE,
+    bound_rate,
+    open_groups_rule,
+    soak_rule,
+)
+from app.verdicts import Outcome, Verdict, comparisons_needed
 from flags.model import MODES, Mode
 from flags.transitions import RANK
 
-__all__ = ["Readiness", "ReadinessRules", "assess", "assess_system", "rules_from"]
+__all__ = [
+    "OperationFigures",
+    "Readiness",
+    "ReadinessRules",
+    "assess",
+    "assess_system",
+    "rules_from",
+    "soak_start",
+]
 
 LOOKBACK = timedelta(days=7)
+#: An operation name for rollup rows that do not say which operation they count.
+ALL_OPERATIONS = "(all operations)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +60,36 @@ class ReadinessRules:
     """What a domain needs before its next step."""
 
     min_minutes: float = 30.0
-    min_comparisons: int = 1000
+    target_rate: float = 0.001
+    confidence: float = 0.95
     max_error_rate: float = 0.05
-    max_divergence_rate: float = 0.01
+
+    def __post_init__(self) -> None:
+        if not 0 < self.target_rate < 1:
+            raise ValueError(f"target_rate must be within (0, 1), got {self.target_rate}")
+        if not 0.5 < self.confidence < 1:
+            raise ValueError(f"confidence must be within (0.5, 1), got {self.confidence}")
+
+    @property
+    def comparisons_needed(self) -> int:
+        """Comparisons without a divergence that bound one operation's rate below target."""
+        return comparisons_needed(self.target_rate, self.confidence)
+
+
+@dataclass(frozen=True, slots=True)
+class OperationFigures:
+    """One operation's counts over the soak."""
+
+    operation: str
+    calls: int = 0
+    comparisons: int = 0
+    divergences: int = 0
+    timeouts: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Readiness:
-    """One domain's readiness for its next mode."""
+    """One domain's readiness for its next mode, with the evidence of every rule."""
 
     domain: str
     mode: str
@@ -60,15 +105,29 @@ class Readiness:
     open_groups: int
     error_rates: dict[str, float | None] = field(default_factory=dict)
     overridden_by: str | None = None
+    outcome: Outcome = Outcome.PASS
+    evidence: tuple[Verdict, ...] = ()
+    operations: tuple[OperationFigures, ...] = ()
+    needed_comparisons: int = 0
+    target_rate: float | None = None
+    confidence: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready: every field, each rule's verdict as :meth:`Verdict.as_dict` gives it."""
+        found = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        found["outcome"] = self.outcome.value
+        found["evidence"] = [v.as_dict() for v in self.evidence]
+        found["operations"] = [dataclasses.asdict(o) for o in self.operations]
+        return found
 
 
 def rules_from(settings: Any) -> ReadinessRules:
-    """The rules from ``DUALPATH_READINESS_*`` and the guard's rates."""
+    """The rules from ``DUALPATH_READINESS_*`` and the guard's error rate."""
     return ReadinessRules(
         min_minutes=settings.readiness_min_minutes,
-        min_comparisons=settings.readiness_min_comparisons,
+        target_rate=settings.readiness_target_rate,
+        confidence=settings.readiness_confidence,
         max_error_rate=settings.guard_max_error_rate,
-        max_divergence_rate=settings.guard_max_divergence_rate,
     )
 
 
@@ -80,25 +139,50 @@ def assess(
     now: datetime,
     rules: ReadinessRules,
 ) -> list[Readiness]:
-    """Each flag's readiness, from rollup rows and open groups of any number of domains."""
+    """Each flag's readiness, from rollup rows and open groups of any number of domains.
+
+    Rollup rows are per minute (they carry ``minute`` and are counted from the soak's first
+    minute) or already summed over the soak (no ``minute``); each names its ``operation``.
+    """
     rows = [as_dict(r) for r in rollup]
     groups = [as_dict(g) for g in open_groups]
-    return [
-        _one(as_dict(state), overrides.get(as_dict(state)["domain"]), rows, groups, now, rules)
-        for state in flags
-    ]
+    found = []
+    for record in flags:
+        state = as_dict(record)
+        found.append(_one(state, overrides.get(state["domain"]), rows, groups, now, rules))
+    return found
 
 
 async def assess_system(system: Any, rules: ReadinessRules, now: datetime | None = None) -> Any:
-    """Readiness of every domain of an open system."""
+    """Readiness of every domain of an open system, from its rollup in PostgreSQL."""
     now = now or datetime.now(UTC)
     store = getattr(system, "divergences", None)
     flags = await system.flags.list()
-    rollup = await store.rollup(since=now - LOOKBACK) if store is not None else []
-    groups = await store.groups(status="open", limit=100_000) if store is not None else []
     overrides_of = getattr(system.flags, "overrides", None)
     overrides = overrides_of() if overrides_of is not None else {}
-    return assess(flags, rollup, groups, overrides, now, rules)
+    totals: list[Any] = []
+    groups: list[Any] = []
+    if store is not None:
+        starts = {}
+        for record in flags:
+            state = as_dict(record)
+            start = soak_start(state, overrides.get(state["domain"]))[1]
+            starts[state["domain"]] = _minute(start) if start else now - LOOKBACK
+        totals = await store.operation_totals(starts)
+        groups = await store.groups(status="open", limit=100_000)
+    return assess(flags, totals, groups, overrides, now, rules)
+
+
+def soak_start(state: Mapping[str, Any], override: Any) -> tuple[str, datetime | None]:
+    """The mode a domain runs and since when: its flag, or an override that caps it."""
+    mode, since = state["mode"], state.get("updated_at")
+    if override is not None and RANK[override.mode] < RANK[mode]:
+        mode, since = override.mode, override.created_at
+    return mode, since
+
+
+def _minute(moment: datetime) -> datetime:
+    return moment.replace(second=0, microsecond=0)
 
 
 def _one(
@@ -109,58 +193,148 @@ def _one(
     now: datetime,
     rules: ReadinessRules,
 ) -> Readiness:
-    domain, mode, since = state["domain"], state["mode"], state.get("updated_at")
-    if override is not None and RANK[override.mode] < RANK[mode]:
-        mode, since = override.mode, override.created_at
-    start = since.replace(second=0, microsecond=0) if since else None
-    mine = [r for r in rows if r["domain"] == domain and (start is None or r["minute"] >= start)]
-    calls = sum(r["calls"] for r in mine)
-    comparisons = sum(r["comparisons"] for r in mine)
-    divergences = sum(r["divergences"] for r in mine)
-    errors = {p: sum((r.get("errors") or {}).get(p, 0) for r in mine) for p in ("legacy", "async")}
-    rates = {p: (n / calls if calls else None) for p, n in errors.items()}
+    domain = state["domain"]
+    mode, since = soak_start(state, override)
+    operations = _operations(rows, domain, _minute(since) if since else None)
+    errors = _errors(rows, domain, _minute(since) if since else None)
+    calls = sum(o.calls for o in operations)
     minutes = (now - since).total_seconds() / 60 if since else None
     open_count = sum(1 for g in groups if g["domain"] == domain)
-    figures = _Figures(minutes, comparisons, divergences, open_count, rates)
-    blockers = _blockers(mode, figures, rules)
+    evidence = _evidence(mode, minutes, open_count, operations, errors, calls, rules)
+    outcome = _overall(evidence)
     next_mode = _next(mode)
-    verdict = _verdict(mode, next_mode, blockers)
+    blockers = tuple(_reason(v) for v in _ordered(evidence))
+    needed = sum(v.needed or 0 for v in evidence if v.rule == DIVERGENCE_RULE)
     return Readiness(
-        domain, mode, next_mode, not blockers, verdict, blockers, since, minutes, calls,
-        comparisons, divergences, open_count, rates,
-        override.actor if override is not None else None,
+        domain=domain,
+        mode=mode,
+        next_mode=next_mode,
+        ready=outcome is Outcome.PASS,
+        verdict=_verdict(outcome, next_mode, evidence, needed),
+        blockers=blockers,
+        since=since,
+        minutes_in_mode=minutes,
+        calls=calls,
+        comparisons=sum(o.comparisons for o in operations),
+        divergences=sum(o.divergences for o in operations),
+        open_groups=open_count,
+        error_rates={p: (n / calls if calls else None) for p, n in errors.items()},
+        overridden_by=override.actor if override is not None else None,
+        outcome=outcome,
+        evidence=evidence,
+        operations=operations,
+        needed_comparisons=needed,
+        target_rate=rules.target_rate,
+        confidence=rules.confidence,
+    )
+
+
+def _mine(
+    rows: Sequence[dict[str, Any]], domain: str, start: datetime | None
+) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in rows
+        if r["domain"] == domain
+        and (start is None or r.get("minute") is None or r["minute"] >= start)
+    ]
+
+
+def _operations(
+    rows: Sequence[dict[str, Any]], domain: str, start: datetime | None
+) -> tuple[OperationFigures, ...]:
+    """Per operation that ran in the soak: calls, comparisons and divergent comparisons.
+
+    The rollup counts a shadow timeout among ``divergences`` but not among ``comparisons``;
+    a comparison diverged when its kind was anything but a timeout.
+    """
+    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    for r in _mine(rows, domain, start):
+        acc = sums[r.get("operation") or ALL_OPERATIONS]
+        timeouts = r.get("timeouts", 0) or 0
+        acc[0] += r["calls"]
+        acc[1] += r["comparisons"]
+        acc[2] += max(0, r["divergences"] - timeouts)
+        acc[3] += timeouts
+    return tuple(
+        OperationFigures(name, calls, comparisons, min(divergent, comparisons), timeouts)
+        for name, (calls, comparisons, divergent, timeouts) in sorted(sums.items())
+        if calls
+    )
+
+
+def _errors(rows: Sequence[dict[str, Any]], domain: str, start: datetime | None) -> dict[str, int]:
+    return {
+        p: sum((r.get("errors") or {}).get(p, 0) for r in _mine(rows, domain, start))
+        for p in ("legacy", "async")
+    }
+
+
+def _evidence(
+    mode: str,
+    minutes: float | None,
+    open_count: int,
+    operations: Sequence[OperationFigures],
+    errors: Mapping[str, int],
+    calls: int,
+    rules: ReadinessRules,
+) -> tuple[Verdict, ...]:
+    if mode == "legacy":
+        return ()
+    error_rule = bound_rate(
+        ERROR_RULE, errors["async"], calls, rules.max_error_rate, rules.confidence, unit="calls"
+    )
+    if mode == "async":
+        return (error_rule,) if calls else ()
+    return (
+        soak_rule(minutes, rules.min_minutes, mode),
+        open_groups_rule(open_count),
+        error_rule,
+        *_divergence_rules(operations, rules),
+    )
+
+
+def _divergence_rules(
+    operations: Sequence[OperationFigures], rules: ReadinessRules
+) -> list[Verdict]:
+    """One rule per operation that ran; with none, one inconclusive rule that says so."""
+    target, confidence = rules.target_rate, rules.confidence
+    if not operations:
+        none = bound_rate(DIVERGENCE_RULE, 0, 0, target, confidence, unit="comparisons")
+        detail = f"no operation compared yet: {none.needed:,} comparisons each"
+        return [dataclasses.replace(none, detail=detail)]
+    return [_divergence_rule(o, target, confidence) for o in operations]
+
+
+def _divergence_rule(o: OperationFigures, target: float, confidence: float) -> Verdict:
+    return bound_rate(
+        DIVERGENCE_RULE, o.divergences, o.comparisons, target, confidence,
+        unit="comparisons", label=o.operation,
     )  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class _Figures:
-    minutes: float | None
-    comparisons: int
-    divergences: int
-    open_groups: int
-    rates: dict[str, float | None]
+def _overall(evidence: Sequence[Verdict]) -> Outcome:
+    outcomes = {v.outcome for v in evidence}
+    if Outcome.FAIL in outcomes:
+        return Outcome.FAIL
+    if Outcome.INCONCLUSIVE in outcomes:
+        return Outcome.INCONCLUSIVE
+    return Outcome.PASS
 
 
-def _blockers(mode: str, f: _Figures, rules: ReadinessRules) -> tuple[str, ...]:
-    if mode == "legacy":
-        return ()
-    found = []
-    async_rate = f.rates.get("async")
-    if async_rate is not None and async_rate > rules.max_error_rate:
-        found.append(f"async error rate {async_rate:.1%} > {rules.max_error_rate:.1%}")
-    if mode == "async":
-        return tuple(found)
-    if f.open_groups:
-        plural = "s" if f.open_groups != 1 else ""
-        found.insert(0, f"{f.open_groups} open divergence group{plural}")
-    rate = f.divergences / f.comparisons if f.comparisons else 0.0
-    if rate > rules.max_divergence_rate:
-        found.append(f"divergence rate {rate:.1%} > {rules.max_divergence_rate:.1%}")
-    if f.minutes is not None and f.minutes < rules.min_minutes:
-        found.append(f"{f.minutes:.0f} of {rules.min_minutes:g} minutes in {mode}")
-    if f.comparisons < rules.min_comparisons:
-        found.append(f"{f.comparisons} of {rules.min_comparisons} comparisons")
-    return tuple(found)
+def _ordered(evidence: Sequence[Verdict]) -> list[Verdict]:
+    """The rules that did not pass: failures first, then those waiting for data."""
+    failed = [v for v in evidence if v.outcome is Outcome.FAIL]
+    waiting = [v for v in evidence if v.outcome is Outcome.INCONCLUSIVE]
+    return failed + waiting
+
+
+def _reason(verdict: Verdict) -> str:
+    if verdict.rule != ERROR_RULE:
+        return verdict.detail
+    if verdict.outcome is Outcome.FAIL:
+        return f"async {verdict.detail}"
+    return f"async error rate: {verdict.detail}"
 
 
 def as_dict(record: Any) -> dict[str, Any]:
@@ -175,9 +349,24 @@ def _next(mode: str) -> Mode | None:
     return MODES[index] if index < len(MODES) else None
 
 
-def _verdict(mode: str, next_mode: str | None, blockers: Sequence[str]) -> str:
-    if blockers:
-        return "blocked: " + "; ".join(blockers)
-    if next_mode is None:
-        return "complete: async only"
-    return f"ready for {next_mode}"
+def _verdict(
+    outcome: Outcome, next_mode: str | None, evidence: Sequence[Verdict], needed: int
+) -> str:
+    if outcome is Outcome.PASS:
+        return f"ready for {next_mode}" if next_mode is not None else "complete: async only"
+    failed = [_reason(v) for v in evidence if v.outcome is Outcome.FAIL]
+    waiting = [
+        _reason(v)
+        for v in evidence
+        if v.outcome is Outcome.INCONCLUSIVE and v.rule != DIVERGENCE_RULE
+    ]
+    lacking = [
+        v.detail
+        for v in evidence
+        if v.outcome is Outcome.INCONCLUSIVE and v.rule == DIVERGENCE_RULE
+    ]
+    if lacking:
+        waiting.append(f"needs {needed:,} more comparisons ({'; '.join(lacking)})")
+    if outcome is Outcome.FAIL:
+        return "blocked: " + "; ".join(failed + waiting)
+    return "inconclusive: " + "; ".join(waiting)

@@ -8,6 +8,9 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from routing.paths import LEGACY_THREADS
+from routing.shadowing.config import DEFAULTS as RUNNER
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -21,7 +24,7 @@ class Settings(BaseSettings):
     flag_provider: str = "postgres"
     flags: str = ""
     legacy_pool_size: int = Field(default=10, ge=1, le=200)
-    legacy_threads: int = Field(default=16, ge=1, le=512)
+    legacy_threads: int = Field(default=LEGACY_THREADS, ge=1, le=512)
     async_pool_size: int = Field(default=10, ge=1, le=200)
     default_start_room: str | None = None
     # Unleash, when DUALPATH_FLAG_PROVIDER=unleash.
@@ -33,9 +36,10 @@ class Settings(BaseSettings):
     unleash_refresh_interval: int = Field(default=1, ge=1, le=60)
     unleash_bootstrap_file: Path | None = None
     # The shadow engine.
-    shadow_timeout_s: float = Field(default=2.0, gt=0, le=60)
-    shadow_write_hold_ms: int = Field(default=250, ge=1, le=60_000)
-    raise_on_divergence: bool = False
+    # The shadow runner: its defaults are stated once, in routing.shadowing.config.
+    shadow_timeout_s: float = Field(default=RUNNER.shadow_timeout_s, gt=0, le=60)
+    shadow_write_hold_ms: int = Field(default=RUNNER.write_hold_ms, ge=1, le=60_000)
+    raise_on_divergence: bool = RUNNER.raise_on_divergence
     redact_fields: str = "email,password_hash"
     exemplars_per_group: int = Field(default=5, ge=1, le=100)
     divergence_queue: int = Field(default=10_000, ge=1)
@@ -58,9 +62,15 @@ class Settings(BaseSettings):
     guard_overrides: str = ""  # JSON: {"health": {"max_error_rate": 0.1}}
     # Freed heap memory given back to the system this often (app/heap.py); 0 turns it off.
     heap_trim_interval_s: float = Field(default=5.0, ge=0, le=3600)
+    # Rollout per service (app/attribution.py): the calling services counted by name.
+    services: str = ""  # "combat_service,user_manager": always counted, exported from zero
+    service_cap: int = Field(default=50, ge=0, le=10_000)  # names first seen, beyond configured
+    service_flush_interval_s: float = Field(default=1.0, gt=0, le=60)
     # Readiness (app/readiness.py): what a domain needs before its next step.
     readiness_min_minutes: float = Field(default=30.0, ge=0)
-    readiness_min_comparisons: int = Field(default=1000, ge=0)
+    # The divergence rate every operation that ran must be shown to be below, and how sure.
+    readiness_target_rate: float = Field(default=0.001, gt=0, lt=1)
+    readiness_confidence: float = Field(default=0.95, gt=0.5, lt=1)
 
     def unleash_options(self) -> dict[str, Any]:
         """Keyword arguments for ``flags.unleash.UnleashFlags``."""
@@ -85,6 +95,21 @@ class Settings(BaseSettings):
         from app.guard import parse_threshold_overrides
 
         parse_threshold_overrides(value)
+        return value
+
+    @property
+    def service_names(self) -> tuple[str, ...]:
+        """The configured calling services (``DUALPATH_SERVICES``), in order."""
+        return tuple(name.strip() for name in self.services.split(",") if name.strip())
+
+    @field_validator("services")
+    @classmethod
+    def _valid_services(cls, value: str) -> str:
+        from routing.services import check_service_name
+
+        for name in value.split(","):
+            if name.strip():
+                check_service_name(name.strip())
         return value
 
     @field_validator("flag_provider")

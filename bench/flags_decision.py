@@ -153,9 +153,9 @@ def _admin(sql: str) -> None:
 
 def main(argv: list[str]) -> int:
     """Print the results as a table."""
-    import structlog
+    from app.logs import configure_logging
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
     rows = run(argv[0] if argv else None)
     print(f"{'case':<40} {'median us':>10}  goal")
     for r in rows:

@@ -33,6 +33,7 @@ import psycopg2
 from app.operations import DOMAINS
 from app.service.traffic_audit import TALLY_MAX_HP, TALLY_START_HP
 from bench.load_services import DUALPATH, ROOT, Propagation, flip_and_follow, service_pair
+from flags.model import Mode
 
 __all__ = ["LoadPlan", "ModeRun", "move_all", "run", "run_mode", "snapshot", "tally_problems"]
 
@@ -59,7 +60,7 @@ class LoadPlan:
 class ModeRun:
     """One mode's run: the traffic summary, and every way it fell short (none, ideally)."""
 
-    mode: str
+    mode: Mode
     summary: dict[str, Any]
     problems: list[str] = field(default_factory=list)
 
@@ -80,7 +81,7 @@ class ModeRun:
         return not any(p.startswith("tally") for p in self.problems)
 
 
-async def _move_all(url: str, mode: str) -> None:
+async def _move_all(url: str, mode: Mode) -> None:
     from flags.overrides import OverriddenFlags
     from flags.postgres import PostgresFlagStore
 
@@ -93,7 +94,7 @@ async def _move_all(url: str, mode: str) -> None:
         await flags.close()
 
 
-def move_all(url: str, mode: str) -> None:
+def move_all(url: str, mode: Mode) -> None:
     """Every domain to ``mode``; a jump is refused, as ``flags set`` refuses it."""
     asyncio.run(_move_all(url, mode))
 
@@ -141,7 +142,7 @@ def traffic(url: str, plan: LoadPlan) -> dict[str, Any]:
     return summary
 
 
-def run_mode(url: str, mode: str, plan: LoadPlan) -> ModeRun:
+def run_mode(url: str, mode: Mode, plan: LoadPlan) -> ModeRun:
     """Every domain to ``mode``, one traffic run, and its checks."""
     move_all(url, mode)
     before = snapshot(url)
@@ -189,7 +190,7 @@ def _player_problems(
     ]
 
 
-def comparison_problems(rows: list[dict[str, Any]], mode: str) -> list[str]:
+def comparison_problems(rows: list[dict[str, Any]], mode: Mode) -> list[str]:
     """Comparisons on the wrong paths or in the wrong mode, divergent ones, domains missed.
 
     A shadow that ran past its timeout is slowness, not disagreement: those are counted apart
@@ -209,7 +210,7 @@ def comparison_problems(rows: list[dict[str, Any]], mode: str) -> list[str]:
     return problems + ([f"comparisons: none for {', '.join(missed)}"] if missed else [])
 
 
-def timed_out(rows: list[dict[str, Any]], mode: str) -> int:
+def timed_out(rows: list[dict[str, Any]], mode: Mode) -> int:
     """Shadows of this mode that ran past their timeout."""
     return sum(r["count"] for r in rows if r["mode"] == mode and r["outcome"] == TIMED_OUT)
 
@@ -222,7 +223,7 @@ def timeout_problems(rows: list[dict[str, Any]], right: tuple[str, str, str]) ->
     return [f"timeouts: {late} of {total} shadows, over {allowed}"] if late > allowed else []
 
 
-def outcome_problems(summary: dict[str, Any], mode: str) -> list[str]:
+def outcome_problems(summary: dict[str, Any], mode: Mode) -> list[str]:
     """Errors, recorded divergences, moved flags, an idle run."""
     problems = [f"errors: {name} x{n}" for name, n in summary["errors"].items()]
     disagreed = summary["divergences"] - timed_out(summary["comparisons"], mode)

@@ -33,7 +33,7 @@ from bench.router_overhead import player_ids
 from flags.decision import DecisionTable
 from flags.model import FlagState, Mode
 from routing import PersistenceRouter
-from routing.shadow_runner import RunnerConfig, ShadowRunner
+from routing.shadowing import RunnerConfig, ShadowRunner
 
 BENCH = "shadow vs legacy-only"
 Op = Callable[[int], Awaitable[object]]

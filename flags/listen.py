@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 
 import asyncpg
 
-from flags.outage import OutageLog
+from observability import Outage
 
 __all__ = ["ChannelFollower"]
 
@@ -53,7 +53,7 @@ class ChannelFollower(Generic[Loaded]):
         self._provider = provider
         self._load = load
         self._apply = apply
-        self._outage = OutageLog(provider)
+        self._outage = Outage("flags.provider", provider=provider)
         self._reload_interval = reload_interval
         self._max_backoff = max_backoff
         self._timeout = timeout
@@ -87,7 +87,7 @@ class ChannelFollower(Generic[Loaded]):
             try:
                 await self._listen()
             except Exception as exc:  # never let the follower die: log once, retry
-                self._outage.unavailable(exc)
+                self._outage.failed(exc)
             self._attempted.set()
             await asyncio.sleep(self._backoff)
             self._backoff = min(self._backoff * 2, self._max_backoff)
@@ -114,7 +114,7 @@ class ChannelFollower(Generic[Loaded]):
     async def _reload(self, conn: asyncpg.Connection) -> None:
         self._wake.clear()
         loaded = await self._load(conn)
-        self._outage.recovered()
+        self._outage.succeeded()
         self._attempted.set()
         self._apply(loaded)
 

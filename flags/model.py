@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol, runtime_checkable
 
+from observability import mask_secrets
+
 Mode = Literal["legacy", "shadow", "live", "async"]
 MODES: tuple[Mode, ...] = ("legacy", "shadow", "live", "async")
 SAFE_MODE: Mode = "legacy"
@@ -23,7 +25,13 @@ class FlagError(ValueError):
 
 
 class FlagSourceUnavailable(RuntimeError):
-    """The source of flags (database, Unleash) could not be reached for a management call."""
+    """The source of flags (database, Unleash) could not be reached for a management call.
+
+    Its message is masked (``observability.mask_secrets``): it quotes driver errors.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,11 +41,11 @@ from UnleashClient.utils import InstanceAllowType
 
 from flags.current import CurrentFlags
 from flags.model import FlagChange, FlagError, FlagSourceUnavailable, FlagState, Mode, flag_name
-from flags.outage import OutageLog
 from flags.transitions import check_transition
 from flags.unleash_admin import UnleashAdmin
 from flags.unleash_features import Unreadable, features_by_name, read_flags
 from flags.validation import check_change, check_domain
+from observability import Outage
 
 HISTORY_SIZE = 1000
 
@@ -109,7 +109,7 @@ class UnleashFlags:
     ) -> None:
         self._url = url.rstrip("/")
         self._flags = CurrentFlags(domains, self.name)
-        self._outage = OutageLog(self.name)
+        self._outage = Outage("flags.provider", provider=self.name)
         self._client_token, self._admin_token = client_token, admin_token
         self._app_name, self._environment, self._project = app_name, environment, project
         self._refresh_interval, self._request_timeout = refresh_interval, request_timeout
@@ -253,12 +253,12 @@ class UnleashFlags:
             await asyncio.sleep(0.25)
             silent_for = time.monotonic() - self._last_answer
             if silent_for > self._outage_after:
-                self._outage.unavailable(f"no answer from Unleash for {silent_for:.1f} s")
+                self._outage.failed(f"no answer from Unleash for {silent_for:.1f} s")
 
     def _on_response(self, response: Any, *_args: Any, **_kwargs: Any) -> None:
         if response.status_code in (200, 304):
             self._last_answer = time.monotonic()
-            self._outage.recovered()
+            self._outage.succeeded()
 
     def _on_payload(self, raw: str) -> None:
         """Compile a new payload; runs on the SDK's polling thread, so it must not raise."""

@@ -2,9 +2,9 @@
 
 Both paths implement the same operations with the same semantics; only the names of a few
 differ (legacy ``get_player`` is async ``get_player_by_id``, ``get_room`` is
-``get_room_by_id``, ``get_all_professions`` is ``get_professions``). ``LEGACY_NAMES`` maps each
-async name to its legacy name. The rules behind the writes are in ``docs/game-rules.md`` and
-``persistence.rules``.
+``get_room_by_id``, ``get_all_professions`` is ``get_professions``); each operation's
+declaration in ``app.operations`` names both. The rules behind the writes are in
+``docs/game-rules.md`` and ``persistence.rules``.
 
 Common semantics (both paths):
 
@@ -46,12 +46,6 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from persistence.models import Container, ItemInstance, Player, Profession, Room
-
-LEGACY_NAMES: dict[str, str] = {
-    "get_player_by_id": "get_player",
-    "get_room_by_id": "get_room",
-    "get_professions": "get_all_professions",
-}
 
 
 class UnitOfWork(Protocol):
@@ -183,8 +177,8 @@ class SyncPersistence(Protocol):
 class AsyncPersistence(Protocol):
     """The async facade: ``persistence.AsyncPersistenceLayer`` and ``routing.PersistenceRouter``.
 
-    Same operations and semantics as ``SyncPersistence``, awaited, with the names in
-    ``LEGACY_NAMES`` changed.
+    Same operations and semantics as ``SyncPersistence``, awaited; three have other names
+    (``get_player_by_id``, ``get_room_by_id``, ``get_professions``).
     """
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
@@ -224,4 +218,72 @@ class AsyncPersistence(Protocol):
         self, player_id: UUID | str, field_name: str, delta: int, reason: str = ""
     ) -> int: ...
 
-    # containers and items: the same names and signatures as SyncPersistence, awaited.
+    # containers
+    async def create_container(
+        self,
+        source_type: str,
+        *,
+        room_id: str | None = None,
+        entity_id: UUID | str | None = None,
+        owner_id: UUID | str | None = None,
+        lock_state: str = "unlocked",
+        capacity_slots: int = 20,
+        weight_limit: Decimal | None = None,
+        decay_at: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+        container_id: UUID | str | None = None,
+    ) -> Container: ...
+    async def get_container(self, container_id: UUID | str) -> Container | None: ...
+    async def get_containers_by_room_id(self, room_id: str) -> list[Container]: ...
+    async def get_containers_by_entity_id(self, entity_id: UUID | str) -> list[Container]: ...
+    async def update_container(
+        self,
+        container_id: UUID | str,
+        *,
+        lock_state: str | None = None,
+        capacity_slots: int | None = None,
+        decay_at: datetime | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> Container: ...
+    async def get_decayed_containers(self, now: datetime | None = None) -> list[Container]: ...
+    async def delete_container(self, container_id: UUID | str) -> None: ...
+    async def add_item_to_container(
+        self, container_id: UUID | str, item_instance_id: str
+    ) -> Container: ...
+    async def remove_item_from_container(
+        self, container_id: UUID | str, item_instance_id: str
+    ) -> Container: ...
+
+    # items
+    async def create_item_instance(
+        self,
+        item_instance_id: str,
+        prototype_id: str,
+        *,
+        owner_type: str = "none",
+        owner_id: str | None = None,
+        location_context: str | None = None,
+        quantity: int = 1,
+        condition: int | None = None,
+        custom_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ItemInstance: ...
+    async def ensure_item_instance(
+        self,
+        item_instance_id: str,
+        prototype_id: str,
+        *,
+        owner_type: str = "none",
+        owner_id: str | None = None,
+        location_context: str | None = None,
+        quantity: int = 1,
+        condition: int | None = None,
+        custom_name: str | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> ItemInstance: ...
+    async def get_item_instance(self, item_instance_id: str) -> ItemInstance | None: ...
+    async def item_instance_exists(self, item_instance_id: str) -> bool: ...
+    async def delete_item_instance(self, item_instance_id: str) -> None: ...
+    async def list_item_instances_by_owner(
+        self, owner_type: str, owner_id: str
+    ) -> list[ItemInstance]: ...

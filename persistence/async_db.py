@@ -1,13 +1,13 @@
 """The async path's database: asyncpg pools, one per event loop, and the unit of work.
 
-Choice of driver use: statements are written once as SQLAlchemy ``text()`` clauses with named
-parameters and compiled ONCE, at import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with
-positional ``$n`` parameters (``statement()``). They run through an asyncpg pool with the
-driver's prepared-statement cache (``conn.fetchrow/fetch/execute``). That is SQLAlchemy 2 over
-asyncpg without the ORM or Core execution layers on the hot path, which on this hardware cost
-3-4x the throughput of the raw driver. The pool skips asyncpg's ``RESET ALL`` round trip on
-release: this path never changes session state (no ``SET``, ``LISTEN`` or advisory locks), and
-asyncpg still rolls back any open transaction on release. JSON and JSONB columns decode to
+Statements are SQLAlchemy ``text()`` clauses with named parameters, compiled once, at
+import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with positional ``$n`` parameters
+(``statement()``). They run through an asyncpg pool with the driver's prepared-statement cache
+(``conn.fetchrow/fetch/execute``): SQLAlchemy 2 over asyncpg, without the ORM or Core
+execution layers on the hot path (``docs/benchmarks.md`` measures it against the raw driver).
+The pool skips asyncpg's ``RESET ALL`` round trip on release: this path never changes session
+state (no ``SET``, ``LISTEN`` or advisory locks), and asyncpg still rolls back any open
+transaction on release. JSON and JSONB columns decode to
 Python objects through a codec installed on every connection.
 
 Pools per event loop: an asyncpg pool belongs to the loop that created it, and the sync
@@ -33,6 +33,10 @@ Errors are translated here, at one boundary: integrity violations become ``Valid
 every other driver, OS or connection failure ``DatabaseError``, raised ``from`` the original.
 A lost connection also expires the pool's other connections, which a server restart or
 ``pg_terminate_backend`` has usually killed too, so the next call runs on a fresh one.
+Messages are masked (``observability.mask_secrets``). A lost connection or a failed connect
+is an outage (``AsyncDatabase.outage``): ``async_db.database_unavailable`` when it starts,
+``async_db.database_recovered`` with its duration and failed calls once calls have worked
+again for ``OUTAGE_SETTLE_S``.
 """
 
 from __future__ import annotations
@@ -52,10 +56,12 @@ import structlog
 from asyncpg.exceptions._base import DataError as _ClientDataError
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
+from observability import Outage, describe, mask_secrets
 from persistence.errors import (
     DatabaseError,
     PersistenceError,
     TransactionAborted,
+    UnitOfWorkAlreadyOpen,
     ValidationError,
 )
 from persistence.events import EventBus
@@ -70,7 +76,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
-Operation = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
+#: Work run on a unit of work's connection: it returns its result and the events it raised.
+ConnectionWork = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
 
 DRIVER_ERRORS = (
     asyncpg.PostgresError,
@@ -80,6 +87,8 @@ DRIVER_ERRORS = (
     TimeoutError,
 )
 CLOSE_TIMEOUT = 5.0
+# Calls must keep succeeding this long before an outage is logged as over.
+OUTAGE_SETTLE_S = 1.0
 _DIALECT = PGDialect_asyncpg()
 _UNITS: ContextVar[tuple[AsyncUnitOfWork, ...]] = ContextVar("dualpath_async_units", default=())
 
@@ -132,16 +141,34 @@ def translate_error(exc: BaseException) -> PersistenceError:
         return ValidationError(f"{reason} ({detail})" if detail else f"{reason}: {exc}")
     if isinstance(exc, asyncpg.DataError | _ClientDataError):
         return ValidationError(f"invalid value: {_first_line(exc)}")
-    return DatabaseError(f"{type(exc).__name__}: {_first_line(exc)}")
+    return DatabaseError(mask_secrets(f"{type(exc).__name__}: {_first_line(exc)}"))
 
 
 def _connection_lost(exc: BaseException) -> bool:
     """Whether ``exc`` means the connection itself is gone (not a failed statement)."""
     if isinstance(exc, asyncpg.PostgresError):
         return (exc.sqlstate or "").startswith(("08", "57P"))
+    if isinstance(exc, asyncpg.exceptions.InternalClientError):
+        return True  # the protocol was left mid-operation by a connection that died
     return isinstance(exc, asyncpg.InterfaceError | OSError) and not isinstance(
         exc, _ClientDataError
     )
+
+
+def _drop_idle_connections(pool: asyncpg.Pool) -> None:
+    """Terminate the pool's idle connections now, as asyncpg's own idle timeout does.
+
+    Left to ``expire_connections()`` alone, each is closed on its next checkout in a task
+    nobody awaits; on a socket the server already closed that task fails, and asyncio prints
+    "Task exception was never retrieved" with a traceback. Terminating sends nothing. Only
+    the holders waiting in the pool's queue are idle (one being checked out has left it), and
+    this runs on the pool's own loop without awaiting, so none is taken meanwhile.
+    """
+    idle = getattr(getattr(pool, "_queue", None), "_queue", ())
+    for holder in list(idle):
+        conn = getattr(holder, "_con", None)
+        if conn is not None and not conn.is_closed():
+            conn.terminate()
 
 
 def _first_line(exc: BaseException) -> str:
@@ -167,6 +194,7 @@ class AsyncDatabase:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.pool_size = pool_size
+        self.outage = Outage("async_db.database", settle_s=OUTAGE_SETTLE_S)
         self._pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
         self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
         self._guard = threading.Lock()
@@ -196,7 +224,9 @@ class AsyncDatabase:
         try:
             pool = await asyncpg.create_pool(
                 self.url,
-                min_size=1,
+                # No floor: asyncpg would keep restoring it while the server is down, with a
+                # traceback per attempt; connections are opened on demand and then kept.
+                min_size=0,
                 max_size=self.pool_size,
                 init=_init_connection,
                 reset=_keep_session,
@@ -204,6 +234,8 @@ class AsyncDatabase:
                 server_settings={"application_name": "dualpath-async"},
             )
         except DRIVER_ERRORS as exc:
+            if _connection_lost(exc) or isinstance(exc, TimeoutError):
+                self.outage.failed(exc)
             raise translate_error(exc) from exc
         structlog.get_logger().info("async_db.pool_opened", pool_size=self.pool_size)
         return pool
@@ -234,7 +266,7 @@ class AsyncDatabase:
             elif not loop.is_closed():
                 pool.terminate()
         except (*DRIVER_ERRORS, RuntimeError) as exc:
-            structlog.get_logger().warning("async_db.pool_close_failed", error=repr(exc))
+            structlog.get_logger().warning("async_db.pool_close_failed", error=describe(exc))
 
     async def _failed(self, exc: BaseException) -> PersistenceError:
         """Translate ``exc``; if the connection was lost, replace every pooled connection.
@@ -242,12 +274,16 @@ class AsyncDatabase:
         A server restart or ``pg_terminate_backend`` kills all of them at once, and asyncpg
         only notices a dead idle connection when it is used: expiring them makes the next
         call after this one run on a fresh connection.
+
+        Losing the connection or failing to open one is an outage: logged once when it starts
+        and once when it ends (``self.outage``), never per call.
         """
         if _connection_lost(exc):
             pool = self._pools.get(asyncio.get_running_loop())
             if pool is not None:
                 await pool.expire_connections()
-            structlog.get_logger().warning("async_db.connections_expired", error=repr(exc))
+                _drop_idle_connections(pool)
+            self.outage.failed(exc)
         return translate_error(exc)
 
     # --- units of work ---------------------------------------------------------------------
@@ -271,10 +307,13 @@ class AsyncDatabase:
             unit = self.unit_of_work()
             if unit is None:
                 pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
-                return await pool.fetchrow(sql, *args)
-            return await unit.read(lambda conn: conn.fetchrow(sql, *args))
+                row = await pool.fetchrow(sql, *args)
+            else:
+                row = await unit.read(lambda conn: conn.fetchrow(sql, *args))
         except DRIVER_ERRORS as exc:
             raise await self._failed(exc) from exc
+        self.outage.succeeded()
+        return row
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """All rows."""
@@ -282,13 +321,16 @@ class AsyncDatabase:
             unit = self.unit_of_work()
             if unit is None:
                 pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
-                return list(await pool.fetch(sql, *args))
-            return list(await unit.read(lambda conn: conn.fetch(sql, *args)))
+                rows = list(await pool.fetch(sql, *args))
+            else:
+                rows = list(await unit.read(lambda conn: conn.fetch(sql, *args)))
         except DRIVER_ERRORS as exc:
             raise await self._failed(exc) from exc
+        self.outage.succeeded()
+        return rows
 
     async def write(
-        self, operation: Operation[T], bus: EventBus | None, *, single_statement: bool = False
+        self, operation: ConnectionWork[T], bus: EventBus | None, *, single_statement: bool = False
     ) -> T:
         """Run ``operation(conn) -> (result, events)`` as one write; see the module docstring.
 
@@ -308,6 +350,7 @@ class AsyncDatabase:
                         result, events = await operation(conn)
         except DRIVER_ERRORS as exc:
             raise await self._failed(exc) from exc
+        self.outage.succeeded()
         if events and bus is not None:
             bus.publish_all(events)
         return result
@@ -368,7 +411,7 @@ class AsyncUnitOfWork:
             conn = await self.connection()
             return await self._watched(query(conn))
 
-    async def run(self, operation: Operation[T]) -> T:
+    async def run(self, operation: ConnectionWork[T]) -> T:
         """Run a write on its connection and collect the write's events."""
         async with self.lock:
             conn = await self.connection()
@@ -377,14 +420,19 @@ class AsyncUnitOfWork:
         return result
 
     async def _watched(self, call: Awaitable[T]) -> T:
-        """Await ``call``; anything but the call's own checks fails the unit of work."""
+        """Await ``call``; anything but the call's own checks fails the unit of work.
+
+        A driver error is translated here, as the legacy unit of work does, so that a caller
+        running its own statements in the unit (the shadow runner's captures) gets the same
+        ``PersistenceError`` classes, never a raw asyncpg error.
+        """
         try:
             return await call
         except PersistenceError:
             raise
         except DRIVER_ERRORS as exc:
-            self._failure = f"{type(exc).__name__}: {_first_line(exc)}"
-            raise
+            self._failure = mask_secrets(f"{type(exc).__name__}: {_first_line(exc)}")
+            raise await self.database._failed(exc) from exc
         except BaseException as exc:
             self._failure = f"interrupted by {type(exc).__name__}"
             raise
@@ -453,10 +501,24 @@ async def _roll_back_and_release(
         if conn.is_in_transaction():
             await conn.execute("ROLLBACK")
     except DRIVER_ERRORS as exc:  # the pool resets or replaces the connection
-        structlog.get_logger().warning("async_db.rollback_failed", error=str(exc))
+        if not _connection_lost(exc):  # a lost connection is part of the outage
+            structlog.get_logger().warning("async_db.rollback_failed", error=describe(exc))
         await database._failed(exc)
     finally:
+        await _release(database, pool, conn)
+
+
+async def _release(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
+    """Give ``conn`` back; if asyncpg already took it back, say so as part of the outage.
+
+    A connection that died mid-operation can be returned to its pool by asyncpg itself, and
+    releasing it again raises ``InternalClientError`` ("called on a free connection holder"):
+    nothing is left to release, and the raw driver error must not reach the caller.
+    """
+    try:
         await pool.release(conn)
+    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
+        database.outage.failed(exc)
 
 
 class _TransactionScope:
@@ -470,7 +532,7 @@ class _TransactionScope:
 
     async def __aenter__(self) -> AsyncUnitOfWork:
         if self._database.unit_of_work() is not None:
-            raise RuntimeError(
+            raise UnitOfWorkAlreadyOpen(
                 "a transaction is already open in this context; nesting is not allowed"
             )
         pool = await self._database.pool()

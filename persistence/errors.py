@@ -5,27 +5,38 @@
     PersistenceError
     ├── ValidationError (also a ValueError)   bad input; nothing was written
     ├── NotFoundError                         a write named an entity that does not exist
-    └── DatabaseError                         the database or driver failed
-        └── TransactionAborted                a statement in the unit of work failed, so
-                                              commit() cannot store it: it rolls back
+    ├── DatabaseError                         the database or driver failed
+    │   └── TransactionAborted                a statement in the unit of work failed, so
+    │                                         commit() cannot store it: it rolls back
+    └── UnitOfWorkAlreadyOpen (also a RuntimeError)
+                                              transaction() was called while a unit of work
+                                              is open on the same path in the same context
 
 Driver exceptions (psycopg2, asyncpg, SQLAlchemy) are translated at the boundary of each path
 with ``raise … from exc``, so callers catch the same classes whichever path served them.
+Their messages quote the driver's, so they are masked when the error is made
+(``observability.mask_secrets``): no database password travels in one.
 """
 
 from __future__ import annotations
+
+from observability import mask_secrets
 
 __all__ = [
     "DatabaseError",
     "NotFoundError",
     "PersistenceError",
     "TransactionAborted",
+    "UnitOfWorkAlreadyOpen",
     "ValidationError",
 ]
 
 
 class PersistenceError(Exception):
-    """Base of every error a persistence path raises."""
+    """Base of every error a persistence path raises; its message is masked."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(mask_secrets(a) if isinstance(a, str) else a for a in args))
 
 
 class ValidationError(PersistenceError, ValueError):
@@ -45,4 +56,12 @@ class TransactionAborted(DatabaseError):
 
     Every later call in it, and ``commit()``, raises this; ``commit()`` also rolls back and
     drops the collected events. ``rollback()`` makes the unit of work usable again.
+    """
+
+
+class UnitOfWorkAlreadyOpen(PersistenceError, RuntimeError):
+    """``transaction()`` was called while this context already has a unit of work open.
+
+    Units of work do not nest. The shadow runner catches this class (and only this one) as
+    "the caller owns this write": it runs the write inside the caller's unit, unshadowed.
     """

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import structlog
+from observability import report_error
 
 __all__ = [
     "Event",
@@ -122,10 +122,8 @@ class EventBus:
         for handler in tuple(handlers):
             try:
                 handler(event)
-            except Exception:
-                structlog.get_logger().exception(
-                    "events.handler_failed", event_type=type(event).__name__
-                )
+            except Exception as exc:
+                report_error("events.handler_failed", exc, event_type=type(event).__name__)
 
     def publish_all(self, events: list[object]) -> None:
         """Publish ``events`` in order."""

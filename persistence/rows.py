@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from persistence.models import Container, ItemInstance, Player, Profession, Room, Stats, User
+from persistence.models import Container, ItemInstance, Player, Profession, Room, Stats
 
 Row = Mapping[str, Any]
 
@@ -42,18 +42,6 @@ def player_from_row(row: Row) -> Player:
         is_admin=row["is_admin"],
         created_at=utc(row["created_at"]),
         last_active=utc(row["last_active"]),
-    )
-
-
-def user_from_row(row: Row) -> User:
-    """A ``users`` row as a User."""
-    return User(
-        user_id=row["user_id"],
-        username=row["username"],
-        email=row["email"],
-        password_hash=row["password_hash"],
-        is_active=row["is_active"],
-        created_at=utc(row["created_at"]),
     )
 
 

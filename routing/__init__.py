@@ -3,7 +3,10 @@
 - ``OperationRegistry`` / ``Operation``: the operations, declared once (``registry``);
 - ``PersistenceRouter``: the async API, routed (``router``);
 - ``SyncFacade``: the legacy, blocking API over the same router (``sync_facade``);
-- ``Route`` / ``Dispatch``: how one call is served in one mode (``dispatch``).
+- ``Route`` / ``Dispatch``: how one call is served in one mode (``dispatch``);
+- ``DispatchChain``: each mode's strategy and its named layers (``chain``);
+- ``RoutingError``: the base of the errors routing raises (``errors``);
+- the shadow runner, which serves ``shadow`` and ``live``: ``routing.shadowing``.
 
 Nothing here imports ``persistence``: the MUD's operations are declared in ``app.operations``.
 """
@@ -18,10 +21,15 @@ from routing.dispatch import (
     serve_async,
     serve_legacy,
 )
-from routing.loop_thread import LoopClosedError
+from routing.errors import (
+    InsideEventLoopError,
+    LoopClosedError,
+    RoutingError,
+    TransactionNotRoutedError,
+)
 from routing.registry import Kind, Operation, OperationRegistry
-from routing.router import PersistenceRouter, TransactionNotRoutedError
-from routing.sync_facade import InsideEventLoopError, SyncFacade
+from routing.router import PersistenceRouter
+from routing.sync_facade import SyncFacade
 
 __all__ = [
     "DEFAULT_DISPATCH",
@@ -33,6 +41,7 @@ __all__ = [
     "OperationRegistry",
     "PersistenceRouter",
     "Route",
+    "RoutingError",
     "SyncDispatch",
     "SyncFacade",
     "TransactionNotRoutedError",

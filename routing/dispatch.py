@@ -2,14 +2,11 @@
 
 A ``Route`` is one operation as one router view serves it: both paths' bound methods, the key
 extractor and the legacy thread pool. A ``Dispatch`` turns ``(route, args, kwargs)`` into an
-awaitable of the caller's result. The router looks the strategy up per call in a table shared
-by every view, so a shadow runner is plugged in by replacing the ``shadow`` and ``live``
-entries (``PersistenceRouter.use_dispatch``), and nothing else changes.
+awaitable of the caller's result; a ``SyncDispatch`` serves the sync facade's blocking calls.
 
-The sync facade has the same arrangement with blocking strategies (``SyncDispatch``):
-``legacy`` calls the legacy method in the caller's thread, ``async`` runs the async method on
-the router's background loop thread. Until a shadow runner is plugged in, ``shadow`` is served
-like ``legacy`` and ``live`` like ``async``, on both sides.
+``DEFAULT_DISPATCH`` and ``default_sync_dispatch()`` are a router's strategies before anything
+is installed (``shadow`` served like ``legacy``, ``live`` like ``async``); the system installs
+its ``routing.chain.DispatchChain`` over them.
 """
 
 from __future__ import annotations

@@ -14,12 +14,11 @@ from typing import Any, TypeVar
 
 import structlog
 
+from observability import describe
+from routing.errors import LoopClosedError
+
 T = TypeVar("T")
 STOP_TIMEOUT = 30.0
-
-
-class LoopClosedError(RuntimeError):
-    """The router was closed; its background loop no longer takes calls."""
 
 
 class LoopThread:
@@ -105,7 +104,7 @@ async def _finish(before: Callable[[], Awaitable[object]] | None) -> None:
         try:
             await before()
         except Exception as exc:
-            structlog.get_logger().warning("routing.loop_close_failed", error=repr(exc))
+            structlog.get_logger().warning("routing.loop_close_failed", error=describe(exc))
     await _cancel_pending()
     await asyncio.get_running_loop().shutdown_asyncgens()
 

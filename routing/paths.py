@@ -11,6 +11,7 @@ import asyncio
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import Executor, ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from flags.model import Mode
 from routing.dispatch import (
@@ -25,6 +26,10 @@ from routing.loop_thread import LoopThread
 from routing.modes import GuardedFlags, ModeSource
 from routing.registry import Operation, OperationRegistry
 
+V = TypeVar("V")
+#: The legacy thread pool's size, unless the caller gives a size or a pool of its own.
+LEGACY_THREADS = 16
+
 
 class RoutedPaths:
     """The shared state behind ``PersistenceRouter`` and ``SyncFacade`` views."""
@@ -37,7 +42,7 @@ class RoutedPaths:
         async_: object,
         flags: ModeSource,
         legacy_executor: Executor | None = None,
-        legacy_threads: int = 16,
+        legacy_threads: int = LEGACY_THREADS,
         dispatch: Mapping[Mode, Dispatch] | None = None,
     ) -> None:
         _check_implemented(registry, legacy, async_)
@@ -57,6 +62,15 @@ class RoutedPaths:
         self._async_keys = _keys(registry, self.async_signatures)
         self._legacy_keys = _keys(registry, self.legacy_signatures)
         self.closed = False
+        self._views: dict[tuple[str, str | None], Any] = {}
+
+    def view(self, kind: str, service: str | None, make: Callable[[], V]) -> V:
+        """The one view of ``kind`` (router or sync facade) for ``service``, made once."""
+        key = (kind, service)
+        found = self._views.get(key)
+        if found is None:
+            found = self._views.setdefault(key, make())
+        return found
 
     def route(self, operation: Operation, service: str | None, *, legacy_keys: bool) -> Route:
         """The route of ``operation`` for one view; keys read per the chosen signature."""
@@ -109,3 +123,11 @@ def _keys(
     registry: OperationRegistry, signatures: dict[str, inspect.Signature]
 ) -> dict[str, KeyOf]:
     return {op.name: compile_key(op, signatures[op.name]) for op in registry}
+
+
+def check_names(names: frozenset[str], owner: type, what: str) -> None:
+    """``ValueError`` if any of ``names`` would shadow an attribute of the view ``owner``."""
+    reserved = {name for name in dir(owner) if not name.startswith("__")}
+    clash = sorted(names & (reserved | {"registry", "service"}))
+    if clash:
+        raise ValueError(f"{what} clash with the {owner.__name__}'s own attributes: {clash}")

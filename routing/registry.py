@@ -1,7 +1,7 @@
-"""Operations, declared once: which domain each belongs to, what it does, and what keys it.
+"""``Operation``: one persistence operation as routing sees it; ``OperationRegistry``: all of them.
 
-The router, the sync facade and (later) the shadow engine read everything they need about an
-operation from here, so adding an operation to both paths means adding one ``Operation``.
+The router, the sync facade and the shadow runner read what they need about an operation
+from here. The application builds the registry from its declarations (``app.operations``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["read", "write"]
-KINDS: tuple[Kind, ...] = ("read", "write")
+OPERATION_KINDS: tuple[Kind, ...] = ("read", "write")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +41,10 @@ class Operation:
     ignore_fields: frozenset[str] = field(default_factory=frozenset)
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"{self.name}: kind must be one of {KINDS}, not {self.kind!r}")
+        if self.kind not in OPERATION_KINDS:
+            raise ValueError(
+                f"{self.name}: kind must be one of {OPERATION_KINDS}, not {self.kind!r}"
+            )
         if not self.domain or not self.name:
             raise ValueError("an operation needs a domain and a name")
         if self.key is not None and not all(self.key.split(".")):

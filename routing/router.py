@@ -2,9 +2,9 @@
 
 Every registered operation becomes an async method with the async implementation's signature
 and docstring. A call asks the flags once, ``mode_for(domain, key, service)``, and is served
-by that mode's dispatch strategy: ``legacy`` and ``shadow`` run the legacy method in the
-router's thread pool, ``live`` and ``async`` await the async method (until a shadow runner is
-plugged in with ``use_dispatch``). Results and exceptions pass through unchanged.
+by that mode's strategy in the dispatch table every view shares (``use_dispatch``; the
+system installs its ``routing.chain.DispatchChain`` there). Results and exceptions pass
+through unchanged.
 
 Not routed: ``transaction()``. A unit of work belongs to one path's connection, and a flag
 could send two calls of one unit of work to different paths, so the router refuses it; open a
@@ -24,24 +24,13 @@ from typing import TYPE_CHECKING, Any
 
 from flags.model import Mode
 from routing.dispatch import Dispatch, Route, SyncDispatch
+from routing.errors import TransactionNotRoutedError
 from routing.modes import ModeSource
-from routing.paths import RoutedPaths
+from routing.paths import LEGACY_THREADS, RoutedPaths, check_names
 from routing.registry import OperationRegistry
+from routing.sync_facade import SyncFacade, facade_for
 
-if TYPE_CHECKING:
-    from routing.sync_facade import SyncFacade
-
-Views = dict[tuple[str, str | None], Any]
-
-
-class TransactionNotRoutedError(RuntimeError):
-    """``transaction()`` was called on the router or its sync facade; it is not routed."""
-
-    def __init__(self) -> None:
-        super().__init__(
-            "transactions are not routed: a unit of work must stay on one path's connection, "
-            "so open it on the path itself (legacy.transaction() or async_layer.transaction())"
-        )
+__all__ = ["PersistenceRouter", "TransactionNotRoutedError", "paths_of"]
 
 
 class PersistenceRouter:
@@ -69,10 +58,10 @@ class PersistenceRouter:
         flags: ModeSource,
         legacy_executor: Executor | None = None,
         service: str | None = None,
-        legacy_threads: int = 16,
+        legacy_threads: int = LEGACY_THREADS,
         dispatch: Mapping[Mode, Dispatch] | None = None,
     ) -> None:
-        _check_names(registry)
+        check_names(registry.names(), PersistenceRouter, "operation names")
         paths = RoutedPaths(
             registry,
             legacy=legacy,
@@ -82,37 +71,25 @@ class PersistenceRouter:
             legacy_threads=legacy_threads,
             dispatch=dispatch,
         )
-        self._attach(paths, service, views={})
+        self._attach(paths, service)
+        paths.view("router", service, lambda: self)
 
-    def _attach(self, paths: RoutedPaths, service: str | None, views: Views) -> None:
+    def _attach(self, paths: RoutedPaths, service: str | None) -> None:
         self._paths = paths
-        self._views = views
         self.registry = paths.registry
         self.service = service
-        views.setdefault(("router", service), self)
         for operation in paths.registry:
             route = paths.route(operation, service, legacy_keys=False)
             setattr(self, operation.name, _routed(paths, route))
 
     def for_service(self, service: str | None) -> PersistenceRouter:
         """A view of this router whose calls carry ``service`` in the flag context."""
-        view = self._views.get(("router", service))
-        if view is None:
-            view = object.__new__(PersistenceRouter)
-            view._attach(self._paths, service, self._views)
-        return view
+        return self._paths.view("router", service, lambda: _view(self._paths, service))
 
     @property
     def sync(self) -> SyncFacade:
         """The blocking facade with the legacy method names, for this view's service."""
-        from routing.sync_facade import SyncFacade
-
-        facade = self._views.get(("sync", self.service))
-        if facade is None:
-            facade = self._views.setdefault(
-                ("sync", self.service), SyncFacade(self._paths, self.service, self._views)
-            )
-        return facade
+        return facade_for(self._paths, self.service)
 
     def use_dispatch(
         self, mode: Mode, dispatch: Dispatch, *, sync: SyncDispatch | None = None
@@ -141,6 +118,21 @@ class PersistenceRouter:
         return f"<PersistenceRouter service={self.service!r} operations={len(self.registry)}>"
 
 
+def _view(paths: RoutedPaths, service: str | None) -> PersistenceRouter:
+    view = object.__new__(PersistenceRouter)
+    view._attach(paths, service)
+    return view
+
+
+def paths_of(router: PersistenceRouter) -> RoutedPaths:
+    """What every view of ``router`` shares: both paths, the registry, the pool, the loop thread.
+
+    A function rather than a method, so the router's own namespace holds only operations
+    and the few methods every view has.
+    """
+    return router._paths
+
+
 def _routed(paths: RoutedPaths, route: Route) -> Callable[..., Awaitable[Any]]:
     """The async method of one route: decide once, then await the mode's dispatch."""
     operation = route.operation
@@ -157,13 +149,3 @@ def _routed(paths: RoutedPaths, route: Route) -> Callable[..., Awaitable[Any]]:
     call.__doc__ = paths.doc(operation, legacy=False)
     call.__signature__ = paths.async_signatures[operation.name]  # type: ignore[attr-defined]
     return call
-
-
-_RESERVED = frozenset(name for name in dir(PersistenceRouter) if not name.startswith("__"))
-_RESERVED |= {"registry", "service"}
-
-
-def _check_names(registry: OperationRegistry) -> None:
-    clash = sorted(registry.names() & _RESERVED)
-    if clash:
-        raise ValueError(f"operation names clash with the router's own attributes: {clash}")

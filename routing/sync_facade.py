@@ -6,7 +6,7 @@ and ``async`` run the async method on the router's one background loop thread an
 The async path keeps one pool per event loop, so all sync callers share that loop's pool. Safe
 from many threads.
 
-A sync call from inside a running event loop is refused with ``RuntimeError``, whatever the
+A sync call from inside a running event loop is refused (``InsideEventLoopError``), whatever the
 flag says: it would block the loop (and, in async mode, wait on work that may need it). The
 check does not depend on the mode, so flipping a flag never turns working code into failing
 code. Async code should await the router instead.
@@ -20,14 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from flags.model import Mode
 from routing.dispatch import Route, SyncDispatch
-from routing.paths import RoutedPaths
-from routing.router import TransactionNotRoutedError, Views
+from routing.errors import InsideEventLoopError, TransactionNotRoutedError
+from routing.paths import RoutedPaths, check_names
+
+__all__ = ["InsideEventLoopError", "SyncFacade", "facade_for"]
 
 _running_loop = asyncio._get_running_loop
-
-
-class InsideEventLoopError(RuntimeError):
-    """A blocking persistence call was made on a thread that runs an event loop."""
 
 
 class SyncFacade:
@@ -40,10 +38,9 @@ class SyncFacade:
 
         def __getattr__(self, name: str) -> Callable[..., Any]: ...
 
-    def __init__(self, paths: RoutedPaths, service: str | None, views: Views) -> None:
-        _check_names(paths)
+    def __init__(self, paths: RoutedPaths, service: str | None) -> None:
+        check_names(paths.registry.legacy_names(), SyncFacade, "legacy names")
         self._paths = paths
-        self._views = views
         self.registry = paths.registry
         self.service = service
         table = paths.sync_dispatch
@@ -53,12 +50,7 @@ class SyncFacade:
 
     def for_service(self, service: str | None) -> SyncFacade:
         """A view of this facade whose calls carry ``service`` in the flag context."""
-        facade = self._views.get(("sync", service))
-        if facade is None:
-            facade = self._views.setdefault(
-                ("sync", service), SyncFacade(self._paths, service, self._views)
-            )
-        return facade
+        return facade_for(self._paths, service)
 
     def transaction(self) -> Any:
         """Not routed: raises ``TransactionNotRoutedError``."""
@@ -71,6 +63,11 @@ class SyncFacade:
 
     def __repr__(self) -> str:
         return f"<SyncFacade service={self.service!r} operations={len(self.registry)}>"
+
+
+def facade_for(paths: RoutedPaths, service: str | None) -> SyncFacade:
+    """The one facade over ``paths`` for ``service``, shared by the router's views."""
+    return paths.view("sync", service, lambda: SyncFacade(paths, service))
 
 
 def _blocking(
@@ -99,13 +96,3 @@ def _refuse_inside_loop(name: str) -> None:
             f"{name}() is the blocking persistence API and was called inside a running event "
             f"loop; await the router's async method instead (await router.<name>(...))"
         )
-
-
-_RESERVED = frozenset(name for name in dir(SyncFacade) if not name.startswith("__"))
-_RESERVED |= {"registry", "service"}
-
-
-def _check_names(paths: RoutedPaths) -> None:
-    clash = sorted(paths.registry.legacy_names() & _RESERVED)
-    if clash:
-        raise ValueError(f"legacy names clash with the sync facade's own attributes: {clash}")

@@ -20,7 +20,7 @@ from shadow.ignore import IgnoreRule, IgnoreRules
 from shadow.metrics import ShadowMetrics
 from shadow.normalise import normalise
 from shadow.observation import KINDS, Comparison, Mismatch, Observation, Result
-from shadow.records import Divergence, DivergenceGroup, Exemplar, RollupRow
+from shadow.records import Divergence, DivergenceGroup, Exemplar, OperationTotals, RollupRow
 from shadow.redact import redact
 from shadow.signature import signature
 from shadow.store import DivergenceStore, FlushTimeout, StoreConfig
@@ -44,6 +44,7 @@ __all__ = [
     "Mismatch",
     "Observation",
     "OperationSpec",
+    "OperationTotals",
     "Result",
     "RollupRow",
     "Shadow",

@@ -9,14 +9,14 @@ An unknown signature raises :class:`UnknownSignature`, a ``KeyError``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from shadow import sql
 from shadow.ignore import IgnoreRule, IgnoreRules, IgnoreRuleStore
 from shadow.pool import LazyPool
-from shadow.records import DivergenceGroup, Exemplar, RollupRow
+from shadow.records import DivergenceGroup, Exemplar, OperationTotals, RollupRow
 from shadow.rollup import PATHS, percentile
 from shadow.store import DivergenceStore
 
@@ -120,6 +120,14 @@ class Divergences:
         rows = await self._pool.fetch(sql.SELECT_ROLLUP, start, domain, operation)
         return _rollup_rows(rows, operation)
 
+    async def operation_totals(self, starts: Mapping[str, datetime]) -> list[OperationTotals]:
+        """Per (domain, operation), the rollup summed from that domain's start minute on."""
+        domains = list(starts)
+        rows = await self._pool.fetch(
+            sql.SELECT_OPERATION_TOTALS, domains, [starts[d] for d in domains]
+        )
+        return [_totals(row) for row in rows]
+
     async def _set_status(
         self, signature: str, status: str, actor: str, reason: str
     ) -> DivergenceGroup:
@@ -152,6 +160,17 @@ def _group(row: Any) -> DivergenceGroup:
         status_reason=row["status_reason"],
         status_by=row["status_by"],
         status_at=row["status_at"],
+    )
+
+
+def _totals(row: Any) -> OperationTotals:
+    return OperationTotals(
+        domain=row["domain"],
+        operation=row["operation"],
+        **{k: int(row[k]) for k in ("calls", "comparisons", "divergences", "ignored", "timeouts")},
+        errors={p: int(row[f"{p}_errors"]) for p in PATHS},
+        first_minute=row["first_minute"],
+        last_minute=row["last_minute"],
     )
 
 

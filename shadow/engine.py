@@ -11,6 +11,11 @@ to raise in the caller (as Scientist's ``raise_on_mismatches`` does).
 Operations are described by anything with ``domain``, ``name``, ``unordered`` and
 ``ignore_fields`` attributes (:class:`OperationSpec`); the shadow engine does not depend on
 the router that declares them.
+
+A divergence caused by an infrastructure failure (a ``shadow_error``, or an error mismatch
+where one side's error is the database's, the network's or a timeout) is recorded like any
+other, but logged as one outage (``shadow.paths_unavailable``, then ``shadow.paths_recovered``
+once neither side fails so), not as a ``shadow.divergence`` each.
 """
 
 from __future__ import annotations
@@ -20,14 +25,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-import structlog
-
+from flags.model import Mode
+from observability import Outage, is_infrastructure, report_error
 from shadow.compare import CompareOptions, compare, timeout_comparison
 from shadow.errors import DEFAULT_INFRASTRUCTURE
 from shadow.ignore import IgnoreRules
 from shadow.metrics import ShadowMetrics
 from shadow.normalise import normalise, normalise_events
-from shadow.observation import Comparison, Mismatch, Observation, Result
+from shadow.observation import SHADOW_ERROR, Comparison, Mismatch, Observation, Result
 from shadow.records import Divergence
 from shadow.rollup import MinuteRollup
 from shadow.signature import normalise_paths, signature
@@ -72,16 +77,21 @@ class DivergenceError(AssertionError):
 
 
 def log_raised(operation: str, error: BaseException) -> None:
-    """The default ``raised`` hook: log the failure with its traceback."""
-    structlog.get_logger().error("shadow.raised", operation=operation, exc_info=error)
+    """The default ``raised`` hook: one error with its traceback (no locals), rate-limited."""
+    report_error("shadow.raised", error, operation=operation)
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
-    """Engine options: test mode, infrastructure error names, and exemplar context."""
+    """Engine options: test mode, infrastructure and refusal error names, exemplar context.
+
+    ``refusals`` names the error classes that refuse the caller's request (a game rule, a
+    missing entity): compared like any result, but not counted as a path's errors.
+    """
 
     raise_on_divergence: bool = False
     infrastructure: frozenset[str] = DEFAULT_INFRASTRUCTURE
+    refusals: frozenset[str] = frozenset()
     service: str = ""
     code_version: str = ""
 
@@ -106,6 +116,7 @@ class ShadowEngine:
         self._raised = raised
         self._options: dict[tuple[str, str], CompareOptions] = {}
         self._listeners: list[Callable[[Result], None]] = []
+        self.outage = Outage("shadow.paths", settle_s=1.0)
 
     def add_listener(self, listener: Callable[[Result], None]) -> None:
         """Hand every counted Result to ``listener`` too (the guard's live figures).
@@ -121,7 +132,7 @@ class ShadowEngine:
         primary: Observation,
         shadow: Observation,
         *,
-        mode: str,
+        mode: Mode,
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
     ) -> Result | None:
@@ -143,7 +154,7 @@ class ShadowEngine:
         op: OperationSpec,
         primary: Observation,
         shadow: Observation,
-        mode: str,
+        mode: Mode,
         inputs: Mapping[str, Any] | None,
         timed_out: bool,
     ) -> Result:
@@ -155,7 +166,36 @@ class ShadowEngine:
             self._notify(listener, result)
         if result.mismatched:
             self._record(result, inputs or {})
+        self._note_outage(result)
         return result
+
+    def caused_by_infrastructure(self, result: Result) -> bool:
+        """Whether ``result`` differs because a side failed for an infrastructure reason.
+
+        A ``shadow_error`` is so by definition; an ``error_mismatch`` is when the error of
+        either side is an infrastructure error (``EngineConfig.infrastructure``).
+        """
+        if not result.mismatched:
+            return False
+        if result.kind == SHADOW_ERROR:
+            return True
+        infrastructure = self.config.infrastructure
+        return any(
+            side.error is not None and is_infrastructure(side.error, infrastructure)
+            for side in (result.primary, result.shadow)
+        )
+
+    def _note_outage(self, result: Result) -> None:
+        """Shadowed calls failing for an infrastructure reason are one outage, not one each.
+
+        It lasts while either side fails so, whether the two then agree or not.
+        """
+        infrastructure = self.config.infrastructure
+        for side in (result.shadow, result.primary):
+            if side.error is not None and is_infrastructure(side.error, infrastructure):
+                self.outage.failed(side.error, domain=result.domain, operation=result.operation)
+                return
+        self.outage.succeeded()
 
     def _opts(self, op: OperationSpec) -> CompareOptions:
         key = (op.domain, op.name)
@@ -184,7 +224,9 @@ class ShadowEngine:
             self._metrics.count(domain, name, outcome)
             self._metrics.observe(domain, name, result.primary)
             self._metrics.observe(domain, name, result.shadow)
-            self._rollup.add(domain, name, kind, ignored, result.primary, result.shadow)
+            self._rollup.add(
+                domain, name, kind, ignored, result.primary, result.shadow, self.config.refusals
+            )
         except Exception as exc:
             self._raised("count", exc)
 
@@ -224,6 +266,7 @@ class ShadowEngine:
             shadow_duration_ms=result.shadow.duration_s * 1000.0,
             service=self.config.service,
             code_version=self.config.code_version,
+            infrastructure=self.caused_by_infrastructure(result),
         )
 
 

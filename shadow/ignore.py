@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
+from observability import Outage
 from shadow.pool import LazyPool
 from shadow.signature import normalise_path
 
@@ -127,15 +126,14 @@ class IgnoreRuleStore:
 
 async def refresh_rules(store: IgnoreRuleStore, rules: IgnoreRules, interval: float = 5.0) -> None:
     """Reload ``rules`` from ``store`` every ``interval`` seconds, forever; failures are logged."""
-    failing = False
+    outage = Outage("shadow.rules")
     while True:
         try:
             rules.replace(await store.load())
-            failing = False
         except Exception as exc:
-            if not failing:
-                structlog.get_logger().warning("shadow.rules_unavailable", error=repr(exc))
-            failing = True
+            outage.failed(exc)
+        else:
+            outage.succeeded()
         await asyncio.sleep(interval)
 
 

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from flags.model import Mode
+
 __all__ = [
     "EFFECT_MISMATCH",
     "ERROR_MISMATCH",
@@ -122,7 +124,7 @@ class Result:
 
     domain: str
     operation: str
-    mode: str
+    mode: Mode
     primary: Observation
     shadow: Observation
     comparison: Comparison

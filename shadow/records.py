@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Divergence", "DivergenceGroup", "Exemplar", "RollupRow"]
+from flags.model import Mode
+
+__all__ = ["Divergence", "DivergenceGroup", "Exemplar", "OperationTotals", "RollupRow"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +26,7 @@ class Divergence:
     kind: str
     diff_paths: tuple[str, ...]
     at: datetime
-    mode: str
+    mode: Mode
     primary_path: str
     inputs: Mapping[str, Any]
     primary_result: Any
@@ -34,6 +36,9 @@ class Divergence:
     shadow_duration_ms: float
     service: str = ""
     code_version: str = ""
+    # One side failed for an infrastructure reason (the database, the network, a timeout):
+    # recorded and counted like any other, but logged as part of the outage, not on its own.
+    infrastructure: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +71,7 @@ class Exemplar:
     shadow_result: Any
     diff: Any
     service: str
-    mode: str
+    mode: Mode
     primary_duration_ms: float | None
     shadow_duration_ms: float | None
     code_version: str
@@ -92,3 +97,19 @@ class RollupRow:
     latency_mean_ms: Mapping[str, float | None]
     latency_p50_ms: Mapping[str, float | None]
     latency_p99_ms: Mapping[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class OperationTotals:
+    """One operation's rollup summed from a domain's start minute on (what readiness reads)."""
+
+    domain: str
+    operation: str
+    calls: int
+    comparisons: int
+    divergences: int
+    ignored: int
+    timeouts: int
+    errors: Mapping[str, int]
+    first_minute: datetime
+    last_minute: datetime

@@ -2,10 +2,11 @@
 
 Each (minute, domain, operation) cell counts calls, comparisons (calls whose shadow
 finished), divergences (recorded after ignore rules), ignored comparisons, timeouts and
-errors per path, and keeps per path a latency sum and a fixed-bucket histogram in
-milliseconds (:data:`BUCKETS_MS` plus one overflow bucket). Histograms add up across
-processes and minutes, so the dashboard can estimate p50/p99 for any window with
-:func:`percentile` without Prometheus.
+errors per path (a path's failures: an error whose class, or a base of it, is one of the
+given ``refusals``, the caller's own request refused, is not counted), and keeps per path
+a latency sum and a fixed-bucket histogram in milliseconds (:data:`BUCKETS_MS` plus one
+overflow bucket). Histograms add up across processes and minutes, so the dashboard can
+estimate p50/p99 for any window with :func:`percentile` without Prometheus.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
+from shadow.errors import error_lineage
 from shadow.observation import SHADOW_TIMEOUT, Observation
 
 __all__ = ["BUCKETS_MS", "PATHS", "MinuteRollup", "RollupCell", "minute_start", "percentile"]
@@ -50,14 +52,14 @@ class RollupCell:
         default_factory=lambda: {path: _empty_hist() for path in PATHS}
     )
 
-    def observe(self, obs: Observation) -> None:
-        """Count one path's latency and error."""
+    def observe(self, obs: Observation, refusals: frozenset[str] = frozenset()) -> None:
+        """Count one path's latency, and its error unless it is one of ``refusals``."""
         if obs.path not in self.errors:
             return
         ms = obs.duration_s * 1000.0
         self.latency_sum_ms[obs.path] += ms
         self.hist[obs.path][bisect.bisect_left(BUCKETS_MS, ms)] += 1
-        if obs.error is not None:
+        if obs.error is not None and not _refused(obs.error, refusals):
             self.errors[obs.path] += 1
 
     def merge(self, other: RollupCell) -> None:
@@ -73,6 +75,10 @@ class RollupCell:
             self.hist[path] = [
                 a + b for a, b in zip(self.hist[path], other.hist[path], strict=True)
             ]
+
+
+def _refused(error: BaseException, refusals: frozenset[str]) -> bool:
+    return bool(refusals) and not refusals.isdisjoint(error_lineage(error))
 
 
 Key = tuple[int, str, str]
@@ -96,8 +102,9 @@ class MinuteRollup:
         ignored: bool,
         primary: Observation,
         shadow: Observation,
+        refusals: frozenset[str] = frozenset(),
     ) -> None:
-        """Count one shadowed call and its outcome."""
+        """Count one shadowed call and its outcome; ``refusals`` are not path errors."""
         key = (int(time.time()) // 60, domain, operation)
         with self._lock:
             cell = self._cells.get(key)
@@ -108,8 +115,8 @@ class MinuteRollup:
             cell.timeouts += kind == SHADOW_TIMEOUT
             cell.divergences += kind is not None
             cell.ignored += ignored
-            cell.observe(primary)
-            cell.observe(shadow)
+            cell.observe(primary, refusals)
+            cell.observe(shadow, refusals)
 
     def drain(self) -> dict[Key, RollupCell]:
         """Take every cell, leaving the rollup empty."""

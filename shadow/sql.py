@@ -87,3 +87,16 @@ SELECT * FROM shadow_rollup_minute
 WHERE minute >= $1 AND ($2::text IS NULL OR domain = $2) AND ($3::text IS NULL OR operation = $3)
 ORDER BY minute, domain, operation
 """
+
+SELECT_OPERATION_TOTALS: Final = """
+SELECT r.domain, r.operation, sum(r.calls) AS calls, sum(r.comparisons) AS comparisons,
+       sum(r.divergences) AS divergences, sum(r.ignored) AS ignored,
+       sum(r.timeouts) AS timeouts, sum(r.legacy_errors) AS legacy_errors,
+       sum(r.async_errors) AS async_errors, min(r.minute) AS first_minute,
+       max(r.minute) AS last_minute
+FROM shadow_rollup_minute r
+JOIN unnest($1::text[], $2::timestamptz[]) AS s(domain, start)
+  ON r.domain = s.domain AND r.minute >= s.start
+GROUP BY r.domain, r.operation
+ORDER BY r.domain, r.operation
+"""

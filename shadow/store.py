@@ -14,9 +14,14 @@ up to ``batch_size``, each batch in one transaction that:
 * upserts the per-minute rollup accumulated since the last write.
 
 Configured fields are redacted before anything is written or logged. While the database is
-down, batches stay queued, the failure is logged once, writing is retried with exponential
-backoff, and recovery is logged with the number of drops. One ``shadow.divergence`` event is
-logged for each new (or reopened) group and for every ``log_every``-th divergence of a group.
+down, batches stay queued, writing is retried with exponential backoff, and the outage is
+logged once when it starts (``shadow.store_unavailable``) and once when a write succeeds
+again (``shadow.store_recovered``, with its duration, failed writes and the number of drops).
+A failure that is not the infrastructure's is an error, reported with its traceback (without
+local variables) once per signature and minute. One ``shadow.divergence`` event is
+logged for each new (or reopened) group and for every ``log_every``-th divergence of a group,
+except for divergences that an infrastructure failure caused (the engine logs those as an
+outage, ``shadow.paths_unavailable``).
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from typing import Any
 
 import structlog
 
+from observability import Outage, is_infrastructure, report_error
 from shadow import sql
 from shadow.metrics import ShadowMetrics
 from shadow.normalise import canonical_json
@@ -84,7 +90,7 @@ class DivergenceStore:
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
-        self._outage = False
+        self.outage = Outage("shadow.store")
         metrics.track_queue(self.__len__)
 
     def __len__(self) -> int:
@@ -99,8 +105,8 @@ class DivergenceStore:
                     self._metrics.dropped.inc()
                     return
                 self._queue.append(divergence)
-        except Exception:  # never reach the caller
-            structlog.get_logger().exception("shadow.record_failed")
+        except Exception as exc:  # never reach the caller
+            report_error("shadow.record_failed", exc)
 
     def start(self) -> None:
         """Start the background writer on the running loop (idempotent)."""
@@ -218,20 +224,18 @@ class DivergenceStore:
             if row is None or d.signature in logged:
                 continue
             logged.add(d.signature)
-            if _worth_logging(row, per_signature[d.signature], self.config.log_every):
+            if not d.infrastructure and _worth_logging(
+                row, per_signature[d.signature], self.config.log_every
+            ):
                 _log_divergence(item, row)
 
     def _note_outage(self, exc: BaseException) -> None:
-        if not self._outage:
-            structlog.get_logger().warning(
-                "shadow.store_unavailable", error=repr(exc), queued=len(self._queue)
-            )
-        self._outage = True
+        if not is_infrastructure(exc):
+            report_error("shadow.store_failed", exc, queued=len(self._queue))
+        self.outage.failed(exc, queued=len(self._queue))
 
     def _note_recovery(self) -> None:
-        if self._outage:
-            structlog.get_logger().info("shadow.store_recovered", dropped=self.dropped)
-        self._outage = False
+        self.outage.succeeded(dropped=self.dropped)
 
 
 def _worth_logging(row: Any, added: int, every: int) -> bool:

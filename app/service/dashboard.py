@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
@@ -18,18 +18,17 @@ from app.service.divergence_access import (
 )
 from app.service.filters import FILTERS
 from app.service.overview import WINDOW_MINUTES, domain_cards
-from app.service.records import resolve
 from app.service.sidebyside import field_rows, readable_path
-from app.service.state import ServiceState, service_state
+from app.service.state import State
 from dashboards import TEMPLATES_DIR
 from flags.model import MODES
+from observability import mask_secrets
+from shadow.divergences import STATUSES
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
-State = Annotated[ServiceState, Depends(service_state)]
 LIST_LIMIT = 500
-STATUSES = ("open", "ignored", "fixed")
 
 
 def make_templates() -> Jinja2Templates:
@@ -52,15 +51,15 @@ def page(request: Request, name: str, **context: Any) -> HTMLResponse:
 
 @router.get("", response_class=HTMLResponse)
 async def overview(request: Request, state: State) -> HTMLResponse:
-    """Every domain's mode, traffic, divergence rate, errors, latency and open groups."""
+    """Every domain's mode, traffic, divergence rate, errors, latency and open groups.
+
+    The database it reads is named at the bottom, with its password masked.
+    """
     system = state.require_system()
     now = datetime.now(UTC)
-    store = getattr(system, "divergences", None)
-    rollup, open_groups = [], []
-    if store is not None:
-        since = now - timedelta(minutes=WINDOW_MINUTES)
-        rollup = await resolve(store.rollup(since=since))
-        open_groups = await fetch_groups(store, status="open")
+    store = system.divergences
+    rollup = await store.rollup(since=now - timedelta(minutes=WINDOW_MINUTES))
+    open_groups = await fetch_groups(store, status="open")
     flags = await system.flags.list()
     cards = domain_cards(flags, rollup, open_groups, now)
     changes = await system.flags.history(limit=8)
@@ -70,7 +69,8 @@ async def overview(request: Request, state: State) -> HTMLResponse:
         "overview.html",
         cards=cards,
         changes=changes,
-        store_ok=store is not None,
+        store_ok=True,
+        database=mask_secrets(system.database_url),
         **guarded,
     )
 
@@ -105,10 +105,9 @@ async def divergences(
 ) -> HTMLResponse:
     """Divergence groups, filterable by domain, kind and status."""
     system = state.require_system()
-    store = getattr(system, "divergences", None)
     status = status if status in STATUSES else None
     filters = {"domain": domain or None, "kind": kind or None, "status": status}
-    groups = await list_groups(store, **filters) if store is not None else []
+    groups = await list_groups(system.divergences, **filters)
     domains = [s.domain for s in await system.flags.list()]
     return page(
         request,
@@ -117,7 +116,7 @@ async def divergences(
         total=len(groups),
         filters=filters,
         domains=domains,
-        store_ok=store is not None,
+        store_ok=True,
     )
 
 

@@ -1,17 +1,20 @@
 """Reading and acting on divergence groups through the shadow engine's store.
 
-The store is ``system.divergences``; its methods may be sync or async. Records become plain
+The store is ``system.divergences``. Records become plain
 dicts here (``group_view``, ``exemplar_view``) for the JSON API and the dashboard alike.
 """
 
 from __future__ import annotations
 
-import inspect
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 
 from app.service.records import as_dict, jsonable, resolve
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
+    from shadow.divergences import Divergences
 
 __all__ = [
     "ACTIONS",
@@ -29,24 +32,22 @@ MAX_GROUPS = 100_000
 ACTIONS = {"ignore": "ignore", "reopen": "reopen", "fixed": "mark_fixed"}
 
 
-def divergence_store(system: Any) -> Any:
-    """The system's divergence store, or 503 while the shadow engine is not part of it."""
-    store = getattr(system, "divergences", None)
-    if store is None:
-        raise HTTPException(503, "the divergence store is not available in this system")
-    return store
+def divergence_store(system: System) -> Divergences:
+    """The system's divergence store."""
+    return system.divergences
 
 
-async def fetch_groups(store: Any, limit: int = MAX_GROUPS, **filters: Any) -> list[Any]:
+async def fetch_groups(store: Divergences, limit: int = MAX_GROUPS, **filters: Any) -> list[Any]:
     """The group records matching ``filters`` (domain, status, kind), up to ``limit``."""
-    if "limit" in inspect.signature(store.groups).parameters:
-        filters["limit"] = limit
-    records: list[Any] = await resolve(store.groups(**filters))
-    return records
+    return list(await store.groups(limit=limit, **filters))
 
 
 async def list_groups(
-    store: Any, *, domain: str | None = None, status: str | None = None, kind: str | None = None
+    store: Divergences,
+    *,
+    domain: str | None = None,
+    status: str | None = None,
+    kind: str | None = None,
 ) -> list[dict[str, Any]]:
     """The groups matching the filters, most recently seen first."""
     records = await fetch_groups(store, domain=domain, status=status, kind=kind)
@@ -55,29 +56,21 @@ async def list_groups(
     return views
 
 
-async def find_group(store: Any, signature: str) -> dict[str, Any]:
+async def find_group(store: Divergences, signature: str) -> dict[str, Any]:
     """One group by signature, or 404."""
-    lookup = getattr(store, "group", None)
-    if lookup is not None:
-        try:
-            record = await resolve(lookup(signature))
-        except KeyError:
-            record = None
-        if record is None:
-            raise HTTPException(404, f"no divergence group {signature!r}")
-        return group_view(record)
-    for record in await fetch_groups(store):
-        if str(getattr(record, "signature", None) or as_dict(record).get("signature")) == signature:
-            return group_view(record)
-    raise HTTPException(404, f"no divergence group {signature!r}")
+    try:
+        record = await store.group(signature)
+    except KeyError:
+        raise HTTPException(404, f"no divergence group {signature!r}") from None
+    return group_view(record)
 
 
-async def exemplars(store: Any, signature: str) -> list[dict[str, Any]]:
+async def exemplars(store: Divergences, signature: str) -> list[dict[str, Any]]:
     """The stored exemplars of a group, as dicts."""
     return [exemplar_view(e) for e in await resolve(store.exemplars(signature))]
 
 
-async def act(store: Any, action: str, signature: str, actor: str, **options: Any) -> None:
+async def act(store: Divergences, action: str, signature: str, actor: str, **options: Any) -> None:
     """Run one status action (``ignore``, ``reopen``, ``fixed``) on a group."""
     await find_group(store, signature)
     method = getattr(store, ACTIONS[action])

@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from app.service.auth import Refused
 from flags.model import FlagError, FlagSourceUnavailable
 from flags.transitions import TransitionError
+from observability import Outage, mask_secrets
 from persistence.errors import DatabaseError, NotFoundError, ValidationError
 
 __all__ = ["install_error_handlers"]
@@ -46,12 +47,17 @@ def install_error_handlers(app: FastAPI) -> None:
 def _handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONResponse]]:
     async def handle(request: Request, exc: Exception) -> JSONResponse:
         if status >= 500:
-            structlog.get_logger().warning(
-                "http.unavailable", path=request.url.path, error=type(exc).__name__
-            )
-        return JSONResponse({"detail": str(exc) or type(exc).__name__}, status_code=status)
+            _outage(request).failed(exc, path=request.url.path)
+        detail = mask_secrets(str(exc)) or type(exc).__name__
+        return JSONResponse({"detail": detail}, status_code=status)
 
     return handle
+
+
+def _outage(request: Request) -> Outage:
+    """The service's outage: logged once when 503s start and once when 2xx-4xx are back."""
+    outage: Outage = request.app.state.service.metrics.outage
+    return outage
 
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:

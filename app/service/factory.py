@@ -13,12 +13,14 @@ from fastapi.staticfiles import StaticFiles
 
 from app.service import (
     dashboard,
+    dashboard_services,
     game_legacy,
     game_players,
     game_world,
     health,
     ops_divergences,
     ops_flags,
+    ops_services,
     readiness,
 )
 from app.service.auth import OpsTokens
@@ -53,7 +55,9 @@ def create_app(system: Any = None, settings: Settings | None = None) -> FastAPI:
     for module in (game_players, game_legacy, game_world, ops_flags, ops_divergences, health):
         app.include_router(module.router)
     app.include_router(readiness.router)
+    app.include_router(ops_services.router)
     app.include_router(dashboard.router)
+    app.include_router(dashboard_services.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/", _home, include_in_schema=False)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from app.readiness_rules import cells, percent_text
 from app.service.records import since_text
 
 __all__ = ["FILTERS"]
@@ -35,4 +36,11 @@ def when(value: datetime | str | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S") if value else NOTHING
 
 
-FILTERS = {"ms": ms, "pct": pct, "ago": ago, "when": when}
+FILTERS = {
+    "ms": ms,
+    "pct": pct,
+    "ago": ago,
+    "when": when,
+    "rate": percent_text,
+    "verdict_cells": cells,
+}

@@ -6,20 +6,18 @@ sync facade routes each call by the same flags as the async router.
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 
 from app.service.game_models import Damage, Health, PlayerBody
-from app.service.state import ServiceState, service_state
+from app.service.state import ServiceState, State
 from persistence.api import SyncPersistence
 from persistence.models import Player
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/legacy", tags=["legacy"])
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 def legacy_persistence(state: ServiceState) -> SyncPersistence:

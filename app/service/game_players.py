@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from app.service.accounts import create_account, delete_account
 from app.service.game_models import (
@@ -24,13 +24,12 @@ from app.service.game_models import (
     StatChange,
     StatValue,
 )
-from app.service.state import ServiceState, service_state
+from app.service.state import ServiceState, State
 from persistence.models import Player, Stats
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["players"])
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 async def load_player(state: ServiceState, player_id: UUID) -> Player:

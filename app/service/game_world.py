@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Query, Response
 
 from app.service.game_models import (
     ContainerBody,
@@ -17,13 +17,12 @@ from app.service.game_models import (
     ProfessionBody,
     RoomBody,
 )
-from app.service.state import ServiceState, service_state
+from app.service.state import State
 from persistence.models import Container, ItemInstance, Profession, Room
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api", tags=["world"])
-State = Annotated[ServiceState, Depends(service_state)]
 T = TypeVar("T")
 OwnerType = Annotated[str, Query(pattern="^(none|player|room|container|npc)$")]
 

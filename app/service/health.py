@@ -1,22 +1,27 @@
-"""``/healthz`` (database, flag provider, divergence queue) and ``/metrics`` (Prometheus)."""
+"""``/healthz`` (database, flag provider, divergence queue) and ``/metrics`` (Prometheus).
+
+The database check names the database it checks by its URL, with the password masked.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.service.metrics import shadow_registry
 from app.service.records import jsonable
-from app.service.state import ServiceState, service_state
+from app.service.state import ServiceState, State
+from observability import mask_secrets
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["health"])
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 @router.get("/healthz")
@@ -24,7 +29,7 @@ async def healthz(state: State) -> JSONResponse:
     """200 when the database answers; the flag provider and divergence queue are reported."""
     system = state.require_system()
     checks = {
-        "database": await database_check(state),
+        "database": {**await database_check(state), "url": mask_secrets(system.database_url)},
         "flags": flags_check(system.flags),
         "divergence_queue": await queue_check(system),
     }
@@ -49,19 +54,11 @@ def flags_check(flags: Any) -> dict[str, Any]:
     return {"provider": flags.name, "ok": bool(getattr(flags, "available", True))}
 
 
-async def queue_check(system: Any) -> dict[str, Any]:
+async def queue_check(system: System) -> dict[str, Any]:
     """The shadow engine's store queue: depth, capacity and divergences dropped."""
-    store = getattr(getattr(system, "shadow", None), "store", None)
-    if store is None:
-        return {"ok": False, "detail": "no shadow engine in this system"}
-    depth = len(store)
-    capacity = getattr(getattr(store, "config", None), "max_queue", None)
-    return {
-        "ok": capacity is None or depth < capacity,
-        "depth": depth,
-        "capacity": capacity,
-        "dropped": getattr(store, "dropped", None),
-    }
+    store = system.shadow.store
+    depth, capacity = len(store), store.config.max_queue
+    return {"ok": depth < capacity, "depth": depth, "capacity": capacity, "dropped": store.dropped}
 
 
 @router.get("/metrics")
@@ -69,5 +66,5 @@ async def metrics(state: State) -> Response:
     """Prometheus exposition: the service's metrics and the shadow engine's."""
     system = state.require_system()
     state.metrics.observe_flags(await system.flags.list())
-    body = state.metrics.render([shadow_registry(system)])
+    body = state.metrics.render([system.metrics_registry])
     return Response(body, media_type=CONTENT_TYPE_LATEST)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from app.service.divergence_access import (
     act,
@@ -17,12 +17,11 @@ from app.service.divergence_access import (
 from app.service.ops_auth import Actor
 from app.service.ops_models import IgnoreRequest, StatusRequest
 from app.service.records import jsonable
-from app.service.state import ServiceState, service_state
+from app.service.state import ServiceState, State
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/divergences", tags=["ops: divergences"])
-State = Annotated[ServiceState, Depends(service_state)]
 Status = Annotated[str | None, Query(pattern="^(open|ignored|fixed)$")]
 
 

@@ -6,17 +6,16 @@ import inspect
 from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 
 from app.service.ops_auth import Actor
 from app.service.ops_models import FlagChangeOut, FlagChangeRequest, FlagOut
 from app.service.records import as_dict, jsonable
-from app.service.state import ServiceState, service_state
+from app.service.state import State
 
 __all__ = ["flag_out", "router"]
 
 router = APIRouter(prefix="/api/flags", tags=["ops: flags"])
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 def flag_out(state: Any, flags: Any = None) -> FlagOut:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flags.model import Mode
+
 
 class Body(BaseModel):
     """Base of every ops request: unknown fields are refused."""
@@ -27,7 +29,7 @@ class FlagChangeRequest(Body):
 class OverrideOut(BaseModel):
     """A local override capping a domain's mode (the guard's rollback) until the next set."""
 
-    mode: str
+    mode: Mode
     reason: str
     actor: str
     created_at: datetime
@@ -38,7 +40,7 @@ class FlagOut(BaseModel):
     """One domain's flag."""
 
     domain: str
-    mode: str
+    mode: Mode
     percent: int
     services: list[str] | None = None
     updated_at: datetime | None = None
@@ -52,8 +54,8 @@ class FlagChangeOut(BaseModel):
 
     id: int
     domain: str
-    previous_mode: str | None = None
-    mode: str
+    previous_mode: Mode | None = None
+    mode: Mode
     percent: int
     services: list[str] | None = None
     reason: str

@@ -10,6 +10,7 @@ from typing import Any
 
 from app.service.records import as_dict, since_text
 from app.service.sparkline import sparkline
+from flags.model import Mode
 
 __all__ = ["WINDOW_MINUTES", "DomainCard", "domain_cards"]
 
@@ -23,7 +24,7 @@ class DomainCard:
     """What the overview shows for one domain."""
 
     domain: str
-    mode: str
+    mode: Mode
     percent: int
     services: list[str] | None
     in_mode_for: str

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 
 from app.readiness import assess_system, rules_from
-from app.service.records import as_dict, jsonable
+from app.service.records import jsonable
 from app.service.state import ServiceState, service_state
 
 __all__ = ["router"]
@@ -18,7 +18,13 @@ State = Annotated[ServiceState, Depends(service_state)]
 
 @router.get("")
 async def readiness(state: State) -> list[dict[str, Any]]:
-    """Per domain: mode, time in mode, comparisons, open groups, error rates and the verdict."""
+    """Per domain: the verdict for its next step and the evidence of every rule behind it.
+
+    ``outcome`` is pass, inconclusive or fail; ``evidence`` holds one verdict per rule (the
+    soak, open groups, the async error rate, and the divergence rate of each operation that
+    ran), each with its rule, n, estimate, interval, confidence, threshold and, when
+    inconclusive, how many more samples it needs; ``operations`` the per-operation counts.
+    """
     system = state.require_system()
     found = await assess_system(system, rules_from(system.settings))
-    return [jsonable(as_dict(r)) for r in found]
+    return [jsonable(r.as_dict()) for r in found]

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Annotated
 
 import asyncpg
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from app.service.auth import OpsTokens
 from app.service.metrics import ServiceMetrics
 
-__all__ = ["SERVICE_NAME", "ServiceState", "service_state"]
+if TYPE_CHECKING:
+    from app.bootstrap import System
+    from routing.router import PersistenceRouter
+
+__all__ = ["SERVICE_NAME", "ServiceState", "State", "service_state"]
 
 SERVICE_NAME = "api"
 
@@ -26,24 +30,23 @@ class ServiceState:
 
     tokens: OpsTokens
     metrics: ServiceMetrics
-    system: Any = None
+    system: System | None = None
     _pool: asyncpg.Pool | None = None
-    _router: Any = None
-    _router_of: Any = None
+    _router: PersistenceRouter | None = None
+    _router_of: System | None = None
     _pool_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def require_system(self) -> Any:
+    def require_system(self) -> System:
         """The open system, or 503 while it is starting or stopped."""
         if self.system is None:
             raise HTTPException(503, "the persistence system is not open")
         return self.system
 
-    def router(self) -> Any:
+    def router(self) -> PersistenceRouter:
         """The router's view for requests of the game API (service name ``SERVICE_NAME``)."""
         system = self.require_system()
         if self._router is None or self._router_of is not system:
-            for_service = getattr(system.router, "for_service", None)
-            self._router = for_service(SERVICE_NAME) if for_service else system.router
+            self._router = system.router.for_service(SERVICE_NAME)
             self._router_of = system
         return self._router
 
@@ -66,3 +69,7 @@ def service_state(request: Request) -> ServiceState:
     """The ``ServiceState`` of the app serving ``request``."""
     state: ServiceState = request.app.state.service
     return state
+
+
+#: A request handler's parameter for the service state.
+State = Annotated[ServiceState, Depends(service_state)]

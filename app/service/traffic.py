@@ -5,6 +5,10 @@ experience, stat changes, inventory and container handling, profession reads. Ex
 refusals of the game rules (a locked container, a full one) count as ``refused``; anything
 else raised counts as an error.
 
+With ``as_services`` each action runs as the calling service of the MUD that would make it
+(``DEMO_SERVICES``, services from the migration guide), and ``unsettle`` as no service at
+all, so the migration map has rows to show (``make run`` does this).
+
 With ``tally`` players, those players are set aside for an exact account of health and
 experience (``app.service.traffic_audit.Tally``): the tally actions damage, heal and teach
 them and record each acknowledged change, and ``refuse`` sends them deliberately bad amounts
@@ -28,8 +32,9 @@ from app.service.traffic_audit import TALLY_MAX_HP, TALLY_START_HP, Tally
 from persistence.errors import NotFoundError, ValidationError
 from persistence.events import EventBus
 from persistence.models import Player, Room
+from routing.services import calling_service
 
-__all__ = ["ACTIONS", "TALLY_ACTIONS", "TrafficReport", "World", "run_traffic"]
+__all__ = ["ACTIONS", "DEMO_SERVICES", "TALLY_ACTIONS", "TrafficReport", "World", "run_traffic"]
 
 STATS = ("fear", "sanity", "corruption", "occult_knowledge")
 
@@ -47,6 +52,7 @@ class World:
     rng: random.Random
     tally_ids: list[Any] = field(default_factory=list)
     tally: Tally | None = None
+    as_services: bool = False
 
     def player_id(self) -> Any:
         """A random player's id."""
@@ -258,6 +264,32 @@ TALLY_ACTIONS: dict[str, tuple[Action, int]] = {
 }
 
 
+#: The calling service of each action when traffic runs ``as_services``; None: unattributed.
+DEMO_SERVICES: dict[str, str | None] = {
+    "look": "user_manager",
+    "move": "player_position_service",
+    "fight": "combat_service",
+    "heal": "health_service",
+    "learn": "npc_combat_integration_service",
+    "unsettle": None,
+    "loot": "corpse_lifecycle_service",
+    "browse": "exploration_service",
+    "tally_fight": "combat_service",
+    "tally_heal": "health_service",
+    "tally_learn": "npc_combat_integration_service",
+    "refuse": None,
+}
+
+
+def as_services(actions: dict[str, tuple[Action, int]]) -> dict[str, tuple[Action, int]]:
+    """``actions``, each run as its ``DEMO_SERVICES`` calling service (or as none)."""
+    out = {}
+    for name, (action, weight) in actions.items():
+        service = DEMO_SERVICES.get(name)
+        out[name] = (calling_service(service)(action) if service else action, weight)
+    return out
+
+
 async def load_world(router: Any, seed: int, tally: int = 0) -> World:
     """Player ids and rooms to pick from, ``tally`` players set aside; ``ValueError`` if the
     world is empty or too small to set them aside."""
@@ -288,6 +320,8 @@ async def worker(
 ) -> None:
     """Run weighted random actions until ``deadline``."""
     actions = ACTIONS | TALLY_ACTIONS if world.tally is not None else ACTIONS
+    if world.as_services:
+        actions = as_services(actions)
     names = list(actions)
     weights = [actions[n][1] for n in names]
     clock = time.perf_counter
@@ -315,13 +349,18 @@ async def run_traffic(
     tick: Callable[[], None] = lambda: None,
     tally: int = 0,
     events: EventBus | None = None,
+    services: bool = False,
 ) -> TrafficReport:
     """Drive the workload with ``concurrency`` workers for ``seconds``.
+
+    With ``services`` each action runs as its calling service (``DEMO_SERVICES``); pass the
+    router itself then, not a ``for_service`` view, whose own name would win.
 
     With ``tally`` > 0, that many players are set aside and accounted for in
     ``report.tally``; their events are counted on ``events`` when given.
     """
     world = await load_world(router, seed, tally)
+    world.as_services = services
     report = TrafficReport(tally=world.tally)
     if world.tally is not None:
         await prepare_tally(world)

@@ -34,6 +34,8 @@
       if (!el.name) return;
       if (url.indexOf("{" + el.name + "}") >= 0) {
         url = url.replace("{" + el.name + "}", encodeURIComponent(el.value));
+      } else if (el.dataset.list !== undefined) {
+        body[el.name] = el.value.split(",").filter(function (v) { return v; });
       } else if (el.type === "checkbox") {
         body[el.name] = el.checked;
       } else if (el.value === "") {
@@ -82,12 +84,22 @@
   function refresh(force) {
     var live = document.getElementById("live"), pause = document.getElementById("pause");
     if (!live || (!force && (document.hidden || (pause && pause.checked)))) return;
+    if (!force && live.querySelector("details[open]")) return;  // a form is being filled in
     fetch(location.href, { headers: { Accept: "text/html" } })
       .then(function (resp) { return resp.ok ? resp.text() : Promise.reject(resp.status); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
         var fresh = doc.getElementById("live");
-        if (fresh) live.innerHTML = fresh.innerHTML;
+        if (fresh) {
+          // Evidence lists someone opened stay open across the refresh.
+          var opened = Array.prototype.map.call(
+            live.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+          live.innerHTML = fresh.innerHTML;
+          opened.forEach(function (id) {
+            var again = document.getElementById(id);
+            if (again) again.open = true;
+          });
+        }
         if (doc.getElementById("group-status") && document.getElementById("group-status")) {
           document.getElementById("group-status").replaceWith(doc.getElementById("group-status"));
         }

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
 from persistence import rules
-from persistence.errors import ValidationError
+from persistence.errors import UnitOfWorkAlreadyOpen, ValidationError
 from persistence.events import EventBus
 from persistence.legacy import containers, inputs, items, players, vitals, world
 from persistence.legacy.players import upsert as upsert_players  # `players` is a parameter
@@ -72,10 +72,12 @@ class PersistenceLayer:
 
         Calls made while it is open use its connection and do not commit; it rolls back on
         exit unless ``commit()`` was called. Opening a second one in the same context raises
-        RuntimeError.
+        ``UnitOfWorkAlreadyOpen``.
         """
         if self._current.get() is not None:
-            raise RuntimeError("a unit of work is already open on this layer in this context")
+            raise UnitOfWorkAlreadyOpen(
+                "a unit of work is already open on this layer in this context"
+            )
         with self._pool.connection() as conn:
             uow = LegacyUnitOfWork(conn, self.event_bus)
             token = self._current.set(uow)

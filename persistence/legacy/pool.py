@@ -5,6 +5,11 @@ on a Condition for at most ``acquire_timeout`` seconds and then gets ``DatabaseE
 waits forever. A connection that the driver reports closed (``conn.closed != 0``, e.g. after the
 server restarted or terminated the backend) is discarded on return, and so is every idle
 connection opened before it, since a server restart kills them all; the next call reconnects.
+
+A lost connection or a failed connect is an outage (``ConnectionPool.outage``), logged once
+when it starts (``legacy.database_unavailable``) and once when connections have worked again
+for ``OUTAGE_SETTLE_S`` (``legacy.database_recovered``, with its duration and failures); the
+other connections lost with the first are part of the same outage and are not logged.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ import psycopg2
 import psycopg2.extras
 import structlog
 
+from observability import Outage, mask_secrets
 from persistence.errors import DatabaseError
 
 __all__ = ["Connection", "ConnectionPool", "connect", "dsn_from_url"]
+
+# Connections must keep working this long before an outage is logged as over.
+OUTAGE_SETTLE_S = 1.0
 
 
 class Connection(Protocol):
@@ -89,6 +98,7 @@ class ConnectionPool:
         size: int = 10,
         acquire_timeout: float = 10.0,
         connector: Connector = connect,
+        outage_settle_s: float = OUTAGE_SETTLE_S,
     ) -> None:
         if size < 1:
             raise ValueError(f"pool size must be at least 1, got {size}")
@@ -103,6 +113,7 @@ class ConnectionPool:
         self._opening = 0
         self._generation = 0
         self._closed = False
+        self.outage = Outage("legacy.database", settle_s=outage_settle_s)
 
     @property
     def size(self) -> int:
@@ -138,15 +149,20 @@ class ConnectionPool:
             pooled = self._in_use.pop(id(conn), None)
             if pooled is None:
                 return
-            if conn.closed:
+            lost = bool(conn.closed)
+            first_lost = lost and pooled.generation == self._generation
+            if first_lost:
                 self._generation += 1
                 self._discard_stale_idle()
-                structlog.get_logger().warning("legacy.pool.connection_lost")
-            if conn.closed or self._closed or pooled.generation != self._generation:
+            if lost or self._closed or pooled.generation != self._generation:
                 _close_quietly(conn)
             else:
                 self._idle.append(pooled)
             self._released.notify()
+        if first_lost:
+            self.outage.failed("connection lost")
+        elif not lost:
+            self.outage.succeeded()
 
     def close(self) -> None:
         """Close every idle connection now and every busy one when it is returned."""
@@ -191,7 +207,11 @@ class ConnectionPool:
                 self._opening -= 1
                 self._released.notify()
             if isinstance(exc, psycopg2.Error):
-                raise DatabaseError(f"cannot connect to the database: {exc}".strip()) from exc
+                error = DatabaseError(
+                    mask_secrets(f"cannot connect to the database: {exc}".strip())
+                )
+                self.outage.failed(error)
+                raise error from exc
             raise
         with self._lock:
             self._opening -= 1

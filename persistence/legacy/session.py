@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import psycopg2
 import structlog
 
+from observability import describe
 from persistence.errors import DatabaseError, PersistenceError, TransactionAborted
 from persistence.events import EventBus
 from persistence.legacy.pool import Connection
@@ -175,8 +176,13 @@ class LegacyUnitOfWork:
 
 
 def _rollback_quietly(conn: Connection) -> None:
-    """Roll back; a dead connection cannot, and the pool discards it on return."""
+    """Roll back; a dead connection cannot, and the pool discards it on return.
+
+    A lost connection is part of the pool's outage (``legacy.database_unavailable``), so only
+    a rollback that failed on a live connection is logged.
+    """
     try:
         conn.rollback()
     except psycopg2.Error as exc:
-        structlog.get_logger().info("legacy.rollback_failed", error=str(exc).strip())
+        if not conn.closed:
+            structlog.get_logger().warning("legacy.rollback_failed", error=describe(exc))

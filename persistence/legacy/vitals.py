@@ -20,14 +20,14 @@ from persistence.legacy.session import Session
 
 __all__ = ["HealthChange", "StatChange", "XPChange", "change_health", "change_stat", "change_xp"]
 
-HEALTH = """
+HEALTH = f"""
 WITH old AS (
     SELECT player_id, (stats->>'current_health')::int AS hp, (stats->>'max_health')::int AS max_hp
     FROM players WHERE player_id = %(player_id)s FOR UPDATE
 )
 UPDATE players AS p
-SET stats = jsonb_set(p.stats, '{current_health}',
-                      to_jsonb(GREATEST(-10, LEAST(old.max_hp, old.hp + %(delta)s))::int))
+SET stats = jsonb_set(p.stats, '{{current_health}}',
+    to_jsonb(GREATEST({rules.HP_DEAD}, LEAST(old.max_hp, old.hp + %(delta)s))::int))
 FROM old WHERE p.player_id = old.player_id
 RETURNING old.hp AS old_hp, (p.stats->>'current_health')::int AS new_hp, old.max_hp AS max_hp
 """
@@ -101,7 +101,7 @@ class StatChange:
 def change_health(
     s: Session, player_id: UUID, delta: int, damage_type: str | None, reason: str
 ) -> HealthChange:
-    """Apply ``delta`` to HP, clamped to [-10, max]; queue the health events."""
+    """Apply ``delta`` to HP, clamped to [``rules.HP_DEAD``, max]; queue the health events."""
     row = _locked_update(s, HEALTH, player_id, delta)
     change = HealthChange(row["old_hp"], row["new_hp"], row["max_hp"])
     s.emit(

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, Protocol
 
-from persistence.api import LEGACY_NAMES
+from app.operations import LEGACY_NAMES
 from persistence.events import (
     EventBus,
     HPChanged,

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from persistence.api import LEGACY_NAMES, AsyncPersistence, SyncPersistence
+from app.operations import LEGACY_NAMES
+from persistence.api import AsyncPersistence, SyncPersistence
 
 pytestmark = pytest.mark.contract
 

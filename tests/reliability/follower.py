@@ -11,7 +11,7 @@ import asyncio
 import sys
 import time
 
-import structlog
+from app.logs import configure_logging
 
 
 async def main(url: str, domain: str, before: str, after: str) -> None:
@@ -30,5 +30,5 @@ async def main(url: str, domain: str, before: str, after: str) -> None:
 
 if __name__ == "__main__":
     # stdout carries the protocol above; logs go to stderr.
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
     asyncio.run(main(*sys.argv[1:5]))

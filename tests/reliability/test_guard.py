@@ -182,7 +182,7 @@ class TestReadinessUnderDivergence:
                 found.level += 1
             return found
 
-        rules = ReadinessRules(min_minutes=0, min_comparisons=1)
+        rules = ReadinessRules(min_minutes=0, target_rate=0.5)
         for player_id in ids[:5]:
             await system.router.get_player_by_id(player_id)
         await system.shadow_runner.drain()

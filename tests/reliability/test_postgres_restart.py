@@ -10,12 +10,9 @@ acknowledged write is in the database.
 from __future__ import annotations
 
 import asyncio
-import secrets
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -23,36 +20,13 @@ import pytest
 
 from persistence.errors import DatabaseError
 from tests.reliability.conftest import MEASURED, settings_for
+from tests.reliability.embedded import EmbeddedPostgres
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 CALL_TIMEOUT_S = 10.0
 DOWN_FOR_S = 3.0
 RECOVER_WITHIN_S = 5.0
-
-
-class EmbeddedPostgres:
-    """A pgserver instance in a short data directory that the test can stop and start."""
-
-    def __init__(self) -> None:
-        import pgserver
-
-        self.data_dir = Path(f"/tmp/dpr{secrets.token_hex(3)}")
-        self.server = pgserver.get_server(str(self.data_dir), cleanup_mode="delete")
-        self.url = self.server.get_uri()
-
-    def stop(self) -> None:
-        from pgserver._commands import pg_ctl
-
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.data_dir, user=self.server.system_user)
-
-    def start(self) -> None:
-        with self.server._lock:
-            self.server.ensure_postgres_running()
-
-    def remove(self) -> None:
-        self.server.cleanup()
-        shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

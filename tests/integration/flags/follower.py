@@ -11,8 +11,7 @@ import asyncio
 import sys
 import time
 
-import structlog
-
+from app.logs import configure_logging
 from flags.postgres import PostgresFlagStore
 
 
@@ -30,5 +29,5 @@ async def main(url: str, watched: str, own: str) -> None:
 
 if __name__ == "__main__":
     # stdout carries the protocol above; logs go to stderr.
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+    configure_logging("console", stream=sys.stderr)
     asyncio.run(main(*sys.argv[1:4]))

@@ -183,3 +183,21 @@ class TestStatusShowsReadiness:
         result = run(guard_database, "status")
         assert result.returncode == 0, result.stderr
         assert "readiness" in result.stdout and "ready for shadow" in result.stdout
+
+
+class TestStatusMasksThePassword:
+    """``dualpath status`` names its database with the password masked, and so do errors."""
+
+    def test_database_line(self, guard_database: str) -> None:
+        secret = "status-db-secret"
+        url = guard_database.replace("postgres@", f"postgres:{secret}@", 1)
+        result = run(url, "status")
+        assert result.returncode == 0, result.stderr
+        assert "database: postgresql://postgres:***@127.0.0.1" in result.stdout
+        assert secret not in result.stdout + result.stderr
+
+    def test_bad_url_error_is_masked(self, guard_database: str) -> None:
+        result = run("mysql://root:bad-url-secret@127.0.0.1/game", "status")
+        assert result.returncode == 2
+        assert "DATABASE_URL must be a postgresql:// URL" in result.stderr
+        assert "bad-url-secret" not in result.stdout + result.stderr

@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from app.operations import build_registry
+from app.operations import LEGACY_NAMES, build_registry
 from flags.model import Mode
-from persistence.api import LEGACY_NAMES
 from routing import PersistenceRouter, TransactionNotRoutedError
 from tests.integration.routing.conftest import AllDomains
 from tests.integration.routing.recorder import Recorder

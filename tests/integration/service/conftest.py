@@ -20,6 +20,8 @@ ALICE_TOKEN = "alice-secret-for-tests"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 ALICE = {"Authorization": f"Bearer {ALICE_TOKEN}"}
 WRONG = {"Authorization": "Bearer not-the-token"}
+# In the service's DATABASE_URL; the test server's trust auth accepts any password.
+DB_PASSWORD = "db-secret-for-tests"
 
 
 @pytest.fixture(scope="package")
@@ -42,12 +44,20 @@ def service_settings(url: str) -> Any:
     from app.settings import Settings
 
     return Settings(
-        DATABASE_URL=url,
+        DATABASE_URL=with_password(url),
         flag_provider="postgres",
         ops_token=TOKEN,
         ops_token_name="ops",
         ops_tokens=f"alice:{ALICE_TOKEN}",
     )
+
+
+def with_password(url: str) -> str:
+    """``url`` with ``DB_PASSWORD`` in it."""
+    scheme, rest = url.split("://", 1)
+    user, at, host = rest.partition("@")
+    assert at, url
+    return f"{scheme}://{user.split(':')[0]}:{DB_PASSWORD}@{host}"
 
 
 @pytest_asyncio.fixture(scope="package", loop_scope="package")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.integration.service.conftest import AUTH, RENDER_TIMES
+from tests.integration.service.conftest import AUTH, DB_PASSWORD, RENDER_TIMES
 from tests.integration.service.injection import attach_shadow, diverge, insert_groups
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="package")]
@@ -35,6 +35,11 @@ class TestOverview:
             assert f'id="domain-{domain}"' in html
         assert 'data-mode="legacy"' in html and '<svg class="spark"' in html
         assert "divergence rate" in html and "p99" in html
+
+    async def test_database_named_with_its_password_masked(self, client: httpx.AsyncClient) -> None:
+        html = (await client.get("/dashboard")).text
+        assert 'id="database">Database: <code>postgresql://postgres:***@127.0.0.1' in html
+        assert DB_PASSWORD not in html
 
     async def test_mode_change_shows(self, client: httpx.AsyncClient) -> None:
         body = {"mode": "shadow", "reason": "dashboard test"}

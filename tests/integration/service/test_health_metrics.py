@@ -5,6 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.integration.service.conftest import DB_PASSWORD
+
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="package")]
 
 
@@ -15,7 +17,10 @@ class TestHealth:
         response = await client.get("/healthz")
         body = response.json()
         assert response.status_code == 200 and body["status"] == "ok"
-        assert body["checks"]["database"] == {"ok": True}
+        database = body["checks"]["database"]
+        assert database["ok"] is True
+        assert database["url"].startswith("postgresql://postgres:***@127.0.0.1")
+        assert DB_PASSWORD not in response.text
         assert body["checks"]["flags"] == {"provider": "postgres", "ok": True}
         assert "divergence_queue" in body["checks"]
 

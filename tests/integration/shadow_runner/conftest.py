@@ -21,7 +21,7 @@ from app.settings import Settings
 from flags.model import Mode
 from persistence.seed import SeedSummary
 from routing import PersistenceRouter
-from routing.shadow_runner import RunnerConfig, ShadowRunner
+from routing.shadowing import RunnerConfig, ShadowRunner
 
 SHADOW_TABLES = "divergence_exemplars, divergence_groups, shadow_ignore_rules, shadow_rollup_minute"
 

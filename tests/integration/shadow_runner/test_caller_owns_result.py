@@ -37,7 +37,7 @@ class TestCallerChangesTheResult:
         await set_mode(system, "shadow", ("player",))
         if mode == "live":
             await set_mode(system, "live", ("player",))
-        before = system.shadow_runner._observer.compared
+        before = system.shadow_runner.compared
         for player_id in world.player_ids[:5]:
             player = await system.router.get_player_by_id(player_id)
             assert player is not None
@@ -46,11 +46,11 @@ class TestCallerChangesTheResult:
             for other in await system.router.get_players_in_room(room):
                 other.name = "renamed"
         assert await _settled_groups(system) == []
-        assert system.shadow_runner._observer.compared - before >= 10
+        assert system.shadow_runner.compared - before >= 10
 
     async def test_sync_caller(self, system: System, world: SeedSummary) -> None:
         await set_mode(system, "shadow", ("player",))
-        before = system.shadow_runner._observer.compared
+        before = system.shadow_runner.compared
 
         def read_and_change() -> None:
             for player_id in world.player_ids[:5]:
@@ -60,4 +60,4 @@ class TestCallerChangesTheResult:
 
         await asyncio.to_thread(read_and_change)
         assert await _settled_groups(system) == []
-        assert system.shadow_runner._observer.compared - before >= 5
+        assert system.shadow_runner.compared - before >= 5

@@ -16,10 +16,9 @@ import psycopg2
 import pytest
 
 from app.bootstrap import System
-from app.operations import build_registry
+from app.operations import LEGACY_NAMES, build_registry
 from app.settings import Settings
 from flags.model import Mode
-from persistence.api import LEGACY_NAMES
 from persistence.seed import SeedSummary
 from tests.integration.routing.scenario import Call, Run, World, load_world, run_scenario
 from tests.integration.shadow_runner.conftest import set_mode, settings_for

@@ -23,20 +23,20 @@ import pytest
 from app.bootstrap import System
 from app.operations import build_registry, shadow_writes
 from persistence.seed import SeedSummary
-from routing.readback import effects
-from routing.shadow_paths import (
-    Done,
-    Limits,
+from routing.shadowing import RunnerConfig
+from routing.shadowing.plans import compile_plans
+from routing.shadowing.rows import effects
+from routing.shadowing.sides import Outcome
+from routing.shadowing.transactions import (
     primary_write_legacy,
     shadow_write_async,
     shadow_write_legacy,
 )
-from routing.shadow_plan import compile_plans
 
 pytestmark = pytest.mark.integration
 
 #: Long enough that the shadow is still waiting for the container when the writer commits.
-WAITING = Limits(lock_timeout_ms=5_000, hold_ms=10_000)
+WAITING = RunnerConfig(lock_timeout_ms=5_000, write_hold_ms=10_000)
 HOLD_S = 0.3
 
 
@@ -134,8 +134,8 @@ async def remove_items(url: str, item_ids: list[str]) -> None:
 
 
 async def run_shadow(
-    system: System, path: str, plan: Any, keys: Any, args: tuple[Any, ...], primary: Done
-) -> Done:
+    system: System, path: str, plan: Any, keys: Any, args: tuple[Any, ...], primary: Outcome
+) -> Outcome:
     """The shadow write of ``args`` on ``path``, from the primary's captured rows."""
     if path == "legacy":
         capture = plan.capture(keys, "psycopg2")

@@ -153,3 +153,41 @@ class TestClose:
         assert busy.closed
         with pytest.raises(DatabaseError, match="closed"):
             pool.acquire()
+
+
+class TestOutageLog:
+    """A server restart is one outage for the pool: two events, whatever it cost."""
+
+    def test_a_restart_is_two_events(self, server: FakeServer) -> None:
+        from structlog.testing import capture_logs
+
+        pool = ConnectionPool(
+            "dsn", size=3, acquire_timeout=0.05, connector=server, outage_settle_s=0.0
+        )
+        conns = [pool.acquire() for _ in range(3)]
+        with capture_logs() as logs:
+            server.down = True
+            for conn in conns:  # all three died with the server
+                conn.closed = 2
+                pool.release(conn)
+            for _ in range(5):
+                with pytest.raises(DatabaseError):
+                    pool.acquire()
+            server.down = False
+            with pool.connection():
+                pass
+        assert [e["event"] for e in logs] == [
+            "legacy.database_unavailable",
+            "legacy.database_recovered",
+        ]
+        assert logs[1]["failed_calls"] == 6  # the first lost connection and five connects
+        assert logs[1]["errors"] == {"connection lost": 1, "DatabaseError": 5}
+
+    def test_connect_error_is_masked(self) -> None:
+        def refuse(dsn: str) -> FakeConnection:
+            raise psycopg2.OperationalError(f"could not connect with {dsn}")
+
+        pool = ConnectionPool("postgresql://u:pool-secret@h/d", size=1, connector=refuse)
+        with pytest.raises(DatabaseError) as caught:
+            pool.acquire()
+        assert "pool-secret" not in str(caught.value) and "u:***@h/d" in str(caught.value)

@@ -6,8 +6,8 @@ import inspect
 
 import pytest
 
-from app.operations import DOMAINS, build_registry
-from persistence.api import LEGACY_NAMES, AsyncPersistence, SyncPersistence
+from app.operations import DOMAINS, LEGACY_NAMES, build_registry
+from persistence.api import AsyncPersistence, SyncPersistence
 from routing.keys import compile_key
 
 pytestmark = pytest.mark.unit

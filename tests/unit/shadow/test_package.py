@@ -20,9 +20,9 @@ def test_public_api_is_pinned() -> None:
             "DEFAULT_INFRASTRUCTURE", "KINDS", "CompareOptions", "Comparison", "Divergence",
             "DivergenceError", "DivergenceGroup", "DivergenceStore", "Divergences",
             "EngineConfig", "Exemplar", "FlushTimeout", "IgnoreRule", "IgnoreRules", "Mismatch",
-            "Observation", "OperationSpec", "Result", "RollupRow", "Shadow", "ShadowEngine",
-            "ShadowMetrics", "StoreConfig", "UnknownSignature", "classify_errors", "compare",
-            "normalise", "redact", "signature",
+            "Observation", "OperationSpec", "OperationTotals", "Result", "RollupRow", "Shadow",
+            "ShadowEngine", "ShadowMetrics", "StoreConfig", "UnknownSignature", "classify_errors",
+            "compare", "normalise", "redact", "signature",
         ]
     )  # fmt: skip
     for name in shadow.__all__:

@@ -90,3 +90,31 @@ def test_concurrent_adds_are_all_counted() -> None:
     for thread in threads:
         thread.join()
     assert sum(cell.calls for cell in rollup.drain().values()) == 8000
+
+
+class TestRefusals:
+    """A refusal of the caller's request is not a path's error; its subclasses neither."""
+
+    class Refused(Exception):
+        pass
+
+    class Missing(Refused):
+        pass
+
+    def test_refusals_are_not_counted_as_errors(self) -> None:
+        refusals = frozenset({f"{__name__}.TestRefusals.Refused"})
+        rollup = MinuteRollup()
+        for error in (self.Refused(), self.Missing()):
+            rollup.add("p", "get", None, False, obs("legacy", 1, error), obs("async", 2, error),
+                       refusals)  # fmt: skip
+        rollup.add("p", "get", None, False, obs("legacy", 1), obs("async", 2, KeyError("k")),
+                   refusals)  # fmt: skip
+        (cell,) = rollup.drain().values()
+        assert (cell.calls, cell.comparisons) == (3, 3)
+        assert cell.errors == {"legacy": 0, "async": 1}
+
+    def test_without_refusals_every_error_counts(self) -> None:
+        rollup = MinuteRollup()
+        rollup.add("p", "get", None, False, obs("legacy", 1, self.Refused()), obs("async", 2))
+        (cell,) = rollup.drain().values()
+        assert cell.errors == {"legacy": 1, "async": 0}

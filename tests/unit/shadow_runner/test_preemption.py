@@ -6,17 +6,17 @@ import asyncio
 
 import pytest
 
-from routing.preemption import Preemption
-from routing.shadow_paths import Done
+from routing.shadowing.preemption import Preemption
+from routing.shadowing.sides import Outcome
 
 pytestmark = pytest.mark.unit
 
 ENTITY = [("player", "1")]
 
 
-async def slow() -> Done:
+async def slow() -> Outcome:
     await asyncio.sleep(10)
-    return Done(value="late")
+    return Outcome(value="late")
 
 
 class TestPreemption:
@@ -32,9 +32,9 @@ class TestPreemption:
     async def test_a_primary_in_flight_stops_it_before_it_starts(self) -> None:
         started = []
 
-        async def attempt() -> Done:
+        async def attempt() -> Outcome:
             started.append(True)
-            return Done(value=1)
+            return Outcome(value=1)
 
         done = await Preemption().run(attempt, ENTITY, lambda: True)
         assert done.skipped == "preempted" and started == []
@@ -42,9 +42,9 @@ class TestPreemption:
     async def test_other_entities_are_left_alone(self) -> None:
         preemption = Preemption()
 
-        async def quick() -> Done:
+        async def quick() -> Outcome:
             await asyncio.sleep(0.02)
-            return Done(value=1)
+            return Outcome(value=1)
 
         shadow = asyncio.ensure_future(preemption.run(quick, ENTITY, lambda: False))
         await asyncio.sleep(0.005)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.readback import (
+from routing.shadowing.rows import (
     Entity,
     RowGroup,
     capture_params,

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from routing import Operation, OperationRegistry, PersistenceRouter
-from routing.shadow_runner import RunnerConfig, ShadowRunner
+from routing.shadowing import RunnerConfig, ShadowRunner
 from shadow.engine import DivergenceError
 from shadow.normalise import normalise
 from tests.unit.shadow_runner.fakes import Async, Engine, Flags, Legacy, Player, Store

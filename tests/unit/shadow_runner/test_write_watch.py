@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from routing.write_watch import WriteWatch, watched_by
+from routing.shadowing.write_watch import WriteWatch, watched_by
 
 pytestmark = pytest.mark.unit
 

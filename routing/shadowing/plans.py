@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from routing.keys import KeyOf, compile_key
-from routing.readback import Dialect, Entity, capture_params, capture_sql
 from routing.registry import Operation, OperationRegistry
-from routing.write_watch import Watched, watched_by
+from routing.shadowing.rows import Dialect, Entity, capture_params, capture_sql
+from routing.shadowing.sides import Args
+from routing.shadowing.write_watch import Watched, watched_by
 
 __all__ = [
     "Capture",
@@ -31,7 +32,6 @@ __all__ = [
     "compile_reads",
 ]
 
-Args = tuple[tuple[Any, ...], dict[str, Any]]
 Prepare = Callable[[tuple[Any, ...], dict[str, Any]], Args]
 DIALECTS: tuple[Dialect, ...] = ("asyncpg", "psycopg2")
 
@@ -44,16 +44,19 @@ class ShadowWrites:
     ``touches``: write name → further ``(read-back name, key path)`` pairs it touches, after
     the operation's own key (taken in this order, which is also the lock order).
     ``prepare``: write name → a function that settles its arguments for both paths.
-    ``kinds``: domain → the entity kinds its calls read or write (for the write watch).
+    ``domain_kinds``: domain → the entity kinds its calls read or write (for the write watch).
     ``read_entities``: read name → the kind whose key is that read's key (``get_container``
     reads one container), so it is compared unless that very entity was written meanwhile.
+    ``already_open``: what the paths' ``transaction()`` raises when the caller has a unit of
+    work open (the runner then lets the caller's unit of work own the write, unshadowed).
     """
 
     entities: Mapping[str, Entity] = field(default_factory=dict)
     touches: Mapping[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     prepare: Mapping[str, Prepare] = field(default_factory=dict)
-    kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    domain_kinds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     read_entities: Mapping[str, str] = field(default_factory=dict)
+    already_open: tuple[type[BaseException], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,7 @@ def compile_reads(
 
 
 def _read_plan(op: Operation, legacy: object, async_: object, writes: ShadowWrites) -> ReadPlan:
-    kinds = tuple(writes.kinds.get(op.domain, ()))
+    kinds = tuple(writes.domain_kinds.get(op.domain, ()))
     keyed = writes.read_entities.get(op.name)
     if keyed is None or op.key is None:
         return ReadPlan(kinds)
@@ -162,7 +165,7 @@ def _read_plan(op: Operation, legacy: object, async_: object, writes: ShadowWrit
 def _plan(op: Operation, legacy: object, async_: object, writes: ShadowWrites) -> WritePlan:
     pairs = _touched(op, writes)
     entities = tuple(writes.entities[readback] for readback, _path in pairs)
-    kinds = tuple(writes.kinds.get(op.domain, ()))
+    kinds = tuple(writes.domain_kinds.get(op.domain, ()))
     if not entities:
         return WritePlan(prepare=writes.prepare.get(op.name), kinds=kinds)
     async_sig = inspect.signature(getattr(async_, op.name))

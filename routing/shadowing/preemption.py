@@ -8,7 +8,7 @@ once, the primary waits at most for that rollback, and the shadow is counted as 
 (``preempted``), never as a divergence.
 
 Legacy shadows run in threads, which cannot be cancelled; their statements are bounded by
-``statement_timeout`` instead (see ``routing.shadow_paths``).
+``statement_timeout`` instead (see ``routing.shadowing.transactions``).
 """
 
 from __future__ import annotations
@@ -17,12 +17,14 @@ import asyncio
 import threading
 from collections.abc import Awaitable, Callable, Iterable
 
-from routing.shadow_paths import Done
+from routing.shadowing.config import Skip
+from routing.shadowing.sides import Outcome
 
 __all__ = ["Preemption"]
 
-Entity = tuple[str, str | None]
-Running = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Done]"]
+#: One entity a write touches: ``(kind, key)``.
+EntityKey = tuple[str, str | None]
+Running = tuple[asyncio.AbstractEventLoop, "asyncio.Future[Outcome]"]
 
 
 class Preemption:
@@ -30,14 +32,14 @@ class Preemption:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._running: dict[Entity, set[Running]] = {}
+        self._running: dict[EntityKey, set[Running]] = {}
 
     async def run(
         self,
-        attempt: Callable[[], Awaitable[Done]],
-        entities: Iterable[Entity],
+        attempt: Callable[[], Awaitable[Outcome]],
+        entities: Iterable[EntityKey],
         busy: Callable[[], bool],
-    ) -> Done:
+    ) -> Outcome:
         """Run a shadow write that a primary of ``entities`` may cancel.
 
         It registers first and then asks ``busy()`` (is a primary of these entities in
@@ -55,24 +57,24 @@ class Preemption:
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if inner.cancelled() and task is not None and not task.cancelling():
-                return Done(skipped="preempted")
+                return Outcome(skipped=Skip.PREEMPTED)
             raise
         finally:
             self._remove(keyed, entry)
 
-    def preempt(self, entities: Iterable[Entity]) -> None:
+    def preempt(self, entities: Iterable[EntityKey]) -> None:
         """Cancel the shadows running on any of ``entities``."""
         with self._lock:
             found = [r for e in entities if e[1] is not None for r in self._running.get(e, ())]
         for loop, future in found:
             loop.call_soon_threadsafe(future.cancel)
 
-    def _add(self, entities: list[Entity], entry: Running) -> None:
+    def _add(self, entities: list[EntityKey], entry: Running) -> None:
         with self._lock:
             for entity in entities:
                 self._running.setdefault(entity, set()).add(entry)
 
-    def _remove(self, entities: list[Entity], entry: Running) -> None:
+    def _remove(self, entities: list[EntityKey], entry: Running) -> None:
         with self._lock:
             for entity in entities:
                 running = self._running.get(entity)

@@ -9,8 +9,8 @@ compared: if a write of what it read was in flight at either end, or ended in be
 comparison is dropped (a counted skip), never recorded as a divergence.
 
 Every write this process routes is announced, whatever its domain's mode (the runner serves
-``shadow`` and ``live``; ``routing.shadow_watch`` wraps ``legacy`` and ``async``). Writes from
-another process are not seen; the limit is documented in ``routing.shadow_runner``.
+``shadow`` and ``live``; its ``write_watch`` layer wraps ``legacy`` and ``async``). Writes
+from another process are not seen; the limit is described in ``docs/shadowing.md``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One path's side of a shadowed call: a read, a committed primary write, a rolled-back shadow.
+"""One path's unit of work around a shadowed write: a committed primary, a rolled-back shadow.
 
 Each procedure exists twice, for the async path (awaited) and for the legacy path (blocking,
 run in a thread), and reaches the path only through what its ``transaction()`` yields: a
@@ -6,45 +6,46 @@ unit of work with ``run(work)``, ``commit()``, ``rollback()`` and ``events``. Ou
 through ``run`` too: the legacy unit hands ``work`` a session (``one(sql, params)`` and
 ``cursor``), the async unit an asyncpg connection.
 
-* :func:`primary_write_async` / :func:`primary_write_legacy`: the write in a unit of work of
-  its own path: capture (and lock) the rows it touches, write, read them back, take the
-  unit's events, commit (which publishes them, once).
-* :func:`shadow_write_async` / :func:`shadow_write_legacy`: the same write on the other path
-  in a unit of work that is always rolled back: never wait on a lock, restore what the
-  primary's capture saw, write, read back, take the events, roll back. A lock it cannot have
-  at once means another writer is busy with these rows: it retries a few times, then gives
-  up (``skipped``), and nobody waited for it.
+* :func:`primary_write_async` / :func:`primary_write_legacy`: capture (and lock) the rows
+  the write touches, write, read them back, take the unit's events, commit.
+* :func:`shadow_write_async` / :func:`shadow_write_legacy`: restore what the primary's
+  capture saw, write, read back, take the events, roll back; never wait on a lock (retry a
+  few times, then skip as ``locked``).
+
+``already_open`` is the exception class (or classes) a path's ``transaction()`` raises when
+the caller has a unit of work open on it; routing cannot import the paths, so the
+application names it in its declaration (``ShadowWrites.already_open``). Only that class
+means "the caller owns this write"; any other error from ``transaction()`` propagates.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import random
 import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
-from routing.readback import Captured, lock_timeout_script, parse_capture, restore_script
-from routing.shadow_plan import Capture
+from routing.shadowing.config import RunnerConfig, Skip
+from routing.shadowing.plans import Capture
+from routing.shadowing.rows import Captured, lock_timeout_script, parse_capture, restore_script
+from routing.shadowing.sides import Outcome, timed_async, timed_legacy
 
 __all__ = [
+    "AlreadyOpen",
     "AsyncPath",
-    "Done",
-    "Limits",
-    "Probe",
     "SyncPath",
     "lock_unavailable",
     "primary_write_async",
     "primary_write_legacy",
     "shadow_write_async",
     "shadow_write_legacy",
-    "timed_async",
-    "timed_legacy",
 ]
+
+#: The exception classes that mean "the caller has a unit of work open on this path".
+AlreadyOpen = tuple[type[BaseException], ...]
 
 T = TypeVar("T")
 #: SQLSTATEs that mean "someone else holds these rows": lock not available, deadlock, or
@@ -90,32 +91,6 @@ class SyncPath(Protocol):
     def transaction(self) -> AbstractContextManager[SyncUnit]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
-    """What one path did for one call (before it becomes an ``Observation``).
-
-    ``pre`` and ``after`` are the captured rows before and after a write; ``skipped`` says
-    why there is nothing to compare (the shadow gave up, or the call could not be shadowed);
-    ``arguments`` is the state of the arguments after a call that updates them.
-    """
-
-    value: Any = None
-    error: BaseException | None = None
-    duration_s: float = 0.0
-    pre: Captured | None = None
-    after: Captured | None = None
-    events: tuple[object, ...] = ()
-    skipped: str | None = None
-    arguments: Any = None
-    timed_out: bool = False
-
-    def result(self) -> Any:
-        """The value, or raise the error (what the caller gets)."""
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-
 def lock_unavailable(error: BaseException | None) -> bool:
     """Whether ``error`` (or what it was raised from) is a lock the database would not give."""
     return sqlstate(error) in LOCKED
@@ -130,42 +105,6 @@ def sqlstate(error: BaseException | None) -> str | None:
             return str(code)
         error, seen = error.__cause__ or error.__context__, seen + 1
     return None
-
-
-# --- reads ---------------------------------------------------------------------------------
-
-
-Probe = Callable[[], bool]
-
-
-async def timed_async(call: Callable[[], Awaitable[Any]], probe: Probe | None = None) -> Done:
-    """Await ``call()``; its value or exception, and how long it took.
-
-    ``probe()`` is asked the moment the call is over: false means a write raced with this
-    read, and the result is marked ``skipped="raced"``.
-    """
-    started = _clock()
-    try:
-        value = await call()
-    except Exception as exc:
-        return _probed(Done(error=exc, duration_s=_clock() - started), probe)
-    return _probed(Done(value, duration_s=_clock() - started), probe)
-
-
-def timed_legacy(call: Callable[[], Any], probe: Probe | None = None) -> Done:
-    """Call ``call()``; its value or exception, and how long it took (``probe`` as above)."""
-    started = _clock()
-    try:
-        value = call()
-    except Exception as exc:
-        return _probed(Done(error=exc, duration_s=_clock() - started), probe)
-    return _probed(Done(value, duration_s=_clock() - started), probe)
-
-
-def _probed(done: Done, probe: Probe | None) -> Done:
-    if probe is None or probe():
-        return done
-    return dataclasses.replace(done, skipped="raced")
 
 
 # --- the async path ------------------------------------------------------------------------
@@ -201,22 +140,25 @@ async def _script_async(unit: AsyncUnit, script: str) -> None:
 
 
 async def primary_write_async(
-    path: AsyncPath, call: Callable[[], Awaitable[Any]], capture: Capture | None
-) -> Done:
+    path: AsyncPath,
+    call: Callable[[], Awaitable[Any]],
+    capture: Capture | None,
+    already_open: AlreadyOpen = (),
+) -> Outcome:
     """The write, committed, in a unit of work of its own; see the module docstring."""
     async with contextlib.AsyncExitStack() as stack:
         try:
             unit = await stack.enter_async_context(path.transaction())
-        except RuntimeError:  # the caller has a unit of work open: it owns this write
+        except already_open:  # the caller has a unit of work open: it owns this write
             done = await timed_async(call)
-            return Done(done.value, done.error, done.duration_s, skipped="in_unit_of_work")
+            return Outcome(done.value, done.error, done.duration_s, skipped=Skip.IN_UNIT_OF_WORK)
         return await _primary_in_unit_async(unit, call, capture)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _primary_in_unit_async(
     unit: AsyncUnit, call: Callable[[], Awaitable[Any]], capture: Capture | None
-) -> Done:
+) -> Outcome:
     pre = None
     if capture is not None:
         try:
@@ -230,12 +172,12 @@ async def _primary_in_unit_async(
     except Exception as exc:
         duration = _clock() - started
         await _quietly(unit.rollback())
-        return Done(error=exc, duration_s=duration, pre=pre)
+        return Outcome(error=exc, duration_s=duration, pre=pre)
     duration = _clock() - started
     after = await _fetch_async(unit, capture, locking=False) if capture is not None else None
     events = tuple(unit.events)
     await unit.commit()
-    return Done(value, None, duration, pre, after, events)
+    return Outcome(value, None, duration, pre, after, events)
 
 
 async def shadow_write_async(
@@ -243,22 +185,22 @@ async def shadow_write_async(
     call: Callable[[], Awaitable[Any]],
     capture: Capture | None,
     pre: Captured | None,
-    limits: Limits,
-) -> Done:
+    config: RunnerConfig,
+) -> Outcome:
     """The write in a unit of work that is rolled back, on the primary's starting rows.
 
     Once the rows are restored (and so locked), the write and its read-back get
-    ``limits.hold_ms``: past that the shadow is cancelled and rolled back (``timed_out``),
+    ``config.write_hold_ms``: past that the shadow is cancelled and rolled back (``timed_out``),
     so a hanging shadow cannot keep a primary waiting for its whole timeout.
     """
-    script = _opening(pre, limits)
+    script = _opening(pre, config)
     for delay in (*RETRY_DELAYS_S, None):
-        done = await _shadow_attempt_async(path, call, capture if pre else None, script, limits)
+        done = await _shadow_attempt_async(path, call, capture if pre else None, script, config)
         if done is not None:
             return done
         if delay is not None:
             await asyncio.sleep(delay * (0.5 + random.random()))
-    return Done(skipped="locked")
+    return Outcome(skipped=Skip.LOCKED)
 
 
 async def _shadow_attempt_async(
@@ -266,34 +208,34 @@ async def _shadow_attempt_async(
     call: Callable[[], Awaitable[Any]],
     capture: Capture | None,
     script: str,
-    limits: Limits,
-) -> Done | None:
+    config: RunnerConfig,
+) -> Outcome | None:
     async with path.transaction() as unit:
         try:
             await _script_async(unit, script)
         except Exception as exc:
-            return None if lock_unavailable(exc) else Done(skipped="restore_failed")
+            return None if lock_unavailable(exc) else Outcome(skipped=Skip.RESTORE_FAILED)
         try:
-            async with asyncio.timeout(limits.hold_ms / 1000):
+            async with asyncio.timeout(config.write_hold_s):
                 return await _write_and_read_back(unit, call, capture)
         except TimeoutError:
-            return Done(duration_s=limits.hold_ms / 1000, timed_out=True)
+            return Outcome(duration_s=config.write_hold_s, timed_out=True)
 
 
 async def _write_and_read_back(
     unit: AsyncUnit, call: Callable[[], Awaitable[Any]], capture: Capture | None
-) -> Done | None:
+) -> Outcome | None:
     done = await timed_async(call)
     if lock_unavailable(done.error):
         return None
     if sqlstate(done.error) == CANCELLED:
-        return Done(duration_s=done.duration_s, timed_out=True)
+        return Outcome(duration_s=done.duration_s, timed_out=True)
     if done.error is not None:
         return done
     after = await _fetch_async(unit, capture, locking=False) if capture else None
     events = tuple(unit.events)
     await unit.rollback()
-    return Done(done.value, None, done.duration_s, None, after, events)
+    return Outcome(done.value, None, done.duration_s, None, after, events)
 
 
 # --- the legacy path -----------------------------------------------------------------------
@@ -315,21 +257,26 @@ def _script_legacy(unit: SyncUnit, script: str) -> None:
     unit.run(lambda session: session.cursor.execute(script))
 
 
-def primary_write_legacy(path: SyncPath, call: Callable[[], Any], capture: Capture | None) -> Done:
+def primary_write_legacy(
+    path: SyncPath,
+    call: Callable[[], Any],
+    capture: Capture | None,
+    already_open: AlreadyOpen = (),
+) -> Outcome:
     """The write, committed, in a unit of work of its own; see the module docstring."""
     with contextlib.ExitStack() as stack:
         try:
             unit = stack.enter_context(path.transaction())
-        except RuntimeError:  # the caller has a unit of work open: it owns this write
+        except already_open:  # the caller has a unit of work open: it owns this write
             done = timed_legacy(call)
-            return Done(done.value, done.error, done.duration_s, skipped="in_unit_of_work")
+            return Outcome(done.value, done.error, done.duration_s, skipped=Skip.IN_UNIT_OF_WORK)
         return _primary_in_unit_legacy(unit, call, capture)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _primary_in_unit_legacy(
     unit: SyncUnit, call: Callable[[], Any], capture: Capture | None
-) -> Done:
+) -> Outcome:
     pre = None
     if capture is not None:
         try:
@@ -344,12 +291,12 @@ def _primary_in_unit_legacy(
         duration = _clock() - started
         with contextlib.suppress(Exception):
             unit.rollback()
-        return Done(error=exc, duration_s=duration, pre=pre)
+        return Outcome(error=exc, duration_s=duration, pre=pre)
     duration = _clock() - started
     after = _fetch_legacy(unit, capture, locking=False) if capture is not None else None
     events = tuple(unit.events)
     unit.commit()
-    return Done(value, None, duration, pre, after, events)
+    return Outcome(value, None, duration, pre, after, events)
 
 
 def shadow_write_legacy(
@@ -357,53 +304,45 @@ def shadow_write_legacy(
     call: Callable[[], Any],
     capture: Capture | None,
     pre: Captured | None,
-    limits: Limits,
-) -> Done:
+    config: RunnerConfig,
+) -> Outcome:
     """The write in a unit of work that is rolled back, on the primary's starting rows.
 
-    A thread cannot be cancelled: here ``statement_timeout`` (``limits.hold_ms``) bounds
+    A thread cannot be cancelled: here ``statement_timeout`` (``config.write_hold_ms``) bounds
     each statement the shadow runs while it holds the restored rows.
     """
-    script = _opening(pre, limits)
+    script = _opening(pre, config)
     for delay in (*RETRY_DELAYS_S, None):
         done = _shadow_attempt_legacy(path, call, capture if pre else None, script)
         if done is not None:
             return done
         if delay is not None:
             time.sleep(delay * (0.5 + random.random()))
-    return Done(skipped="locked")
+    return Outcome(skipped=Skip.LOCKED)
 
 
 def _shadow_attempt_legacy(
     path: SyncPath, call: Callable[[], Any], capture: Capture | None, script: str
-) -> Done | None:
+) -> Outcome | None:
     with path.transaction() as unit:
         try:
             _script_legacy(unit, script)
         except Exception as exc:
-            return None if lock_unavailable(exc) else Done(skipped="restore_failed")
+            return None if lock_unavailable(exc) else Outcome(skipped=Skip.RESTORE_FAILED)
         done = timed_legacy(call)
         if lock_unavailable(done.error):
             return None
         if sqlstate(done.error) == CANCELLED:
-            return Done(duration_s=done.duration_s, timed_out=True)
+            return Outcome(duration_s=done.duration_s, timed_out=True)
         if done.error is not None:
             return done
         after = _fetch_legacy(unit, capture, locking=False) if capture else None
         events = tuple(unit.events)
         unit.rollback()
-    return Done(done.value, None, done.duration_s, None, after, events)
+    return Outcome(done.value, None, done.duration_s, None, after, events)
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    """How long a shadow write may wait for a lock (never, in effect) and hold its rows."""
-
-    lock_timeout_ms: int = 1
-    hold_ms: int = 250
-
-
-def _opening(pre: Captured | None, limits: Limits) -> str:
+def _opening(pre: Captured | None, config: RunnerConfig) -> str:
     """The shadow's first round trip: its snapshot and limits, then the primary's starting rows.
 
     Under READ COMMITTED each statement would read with a snapshot of its own: a writer that
@@ -412,10 +351,10 @@ def _opening(pre: Captured | None, limits: Limits) -> str:
     REPEATABLE READ gives the whole shadow one snapshot; a row changed after it is a
     serialization failure, retried like a lock.
     """
-    hold = f"{SNAPSHOT};\nSET LOCAL statement_timeout = '{max(1, int(limits.hold_ms))}ms'"
+    hold = f"{SNAPSHOT};\nSET LOCAL statement_timeout = '{max(1, int(config.write_hold_ms))}ms'"
     if pre:
-        return f"{hold};\n{restore_script(pre, limits.lock_timeout_ms)}"
-    return f"{hold};\n{lock_timeout_script(limits.lock_timeout_ms)}"
+        return f"{hold};\n{restore_script(pre, config.lock_timeout_ms)}"
+    return f"{hold};\n{lock_timeout_script(config.lock_timeout_ms)}"
 
 
 async def _quietly(awaitable: Awaitable[object]) -> None:

@@ -1,0 +1,73 @@
+"""Who may run a shadow, and when: slots, primaries first, and the write watch, as one.
+
+* **slots**: at most ``max_shadows`` shadows at once; a call past that is not shadowed;
+* **primaries first**: a primary write cancels the async shadows holding its entity's rows
+  (``preemption``), and a shadow write does not start while a primary of its entity runs;
+* **the write watch**: a read is compared only if no write of what it read landed while
+  either side ran (``write_watch``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+
+from routing.shadowing.preemption import EntityKey, Preemption
+from routing.shadowing.sides import Outcome, Unraced
+from routing.shadowing.write_watch import Watched, WriteWatch
+
+__all__ = ["Admission", "Slots"]
+
+
+class Slots:
+    """A count of shadows running, from any thread, that never waits: full means skip."""
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        """Take a slot if one is free."""
+        with self._lock:
+            if self._free <= 0:
+                return False
+            self._free -= 1
+            return True
+
+    def give_back(self, _done: object = None) -> None:
+        """Return a slot (a done-callback of the shadow's future)."""
+        with self._lock:
+            self._free += 1
+
+
+class Admission:
+    """The runner's one interface to its slots, its preemption and its write watch."""
+
+    def __init__(self, max_shadows: int) -> None:
+        self.slots = Slots(max_shadows)
+        self._preemption = Preemption()
+        self._watch = WriteWatch()
+
+    @contextlib.contextmanager
+    def primary_write(self, touched: list[EntityKey]) -> Iterator[None]:
+        """While a primary writes: reads of its entities are not compared, shadows give way."""
+        self._watch.begin(touched)
+        self._preemption.preempt(touched)
+        try:
+            yield
+        finally:
+            self._watch.end(touched)
+
+    def unraced(self, watched: Watched) -> Unraced | None:
+        """For a read starting now: asks, as each side ends, whether it was left alone."""
+        if not watched:
+            return None
+        mark = self._watch.mark(watched)
+        return lambda: self._watch.quiet(mark)
+
+    async def preemptible(
+        self, attempt: Callable[[], Awaitable[Outcome]], touched: list[EntityKey]
+    ) -> Outcome:
+        """Run a shadow write that a primary of ``touched`` may cancel (``preempted``)."""
+        return await self._preemption.run(attempt, touched, lambda: self._watch.busy(touched))

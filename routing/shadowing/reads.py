@@ -1,0 +1,150 @@
+"""A shadowed read: both sides start at once, the primary answers, the judge compares later.
+
+The shadow runs in a fresh context (it can never join a unit of work the caller has open)
+and takes a slot; the two sides are not one snapshot, so the write watch decides whether the
+comparison stands (``admission``). Async callers and the sync facade's callers (``shadow``:
+the legacy primary in the caller's thread, the shadow on the router's background loop) are
+served side by side here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import copy
+import time
+from collections.abc import Mapping
+from concurrent.futures import Future
+from typing import Any
+
+from routing.dispatch import Route
+from routing.registry import Operation
+from routing.shadowing.admission import Admission
+from routing.shadowing.background import Background
+from routing.shadowing.config import ShadowMode, Skip
+from routing.shadowing.judge import Judge, snapshot
+from routing.shadowing.plans import NO_READ, ReadPlan
+from routing.shadowing.sides import (
+    Args,
+    Outcome,
+    Unraced,
+    call_later,
+    in_pool,
+    legacy_in_pool,
+    private_arguments,
+    settled,
+    timed_async,
+    timed_legacy,
+)
+
+__all__ = ["Reads"]
+
+_clock = time.perf_counter
+
+
+class Reads:
+    """Serves the reads of ``shadow`` and ``live`` mode."""
+
+    def __init__(
+        self,
+        plans: Mapping[str, ReadPlan],
+        admission: Admission,
+        judge: Judge,
+        background: Background,
+    ) -> None:
+        self._plans = plans
+        self._admission = admission
+        self._judge = judge
+        self._background = background
+
+    async def serve(
+        self,
+        route: Route,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        mode: ShadowMode,
+        *,
+        legacy_keys: bool,
+    ) -> Any:
+        """One read for an async caller (or, in ``live``, for the facade on the loop thread)."""
+        op = route.operation
+        unraced = self._unraced(op, args, kwargs, legacy_keys)
+        shadow_args, inputs = private_arguments(op, args, kwargs)
+        started = _clock()
+        shadow = self._start_shadow(route, shadow_args, mode, unraced)
+        shadow = self._with_shadow_arguments(op, shadow, shadow_args[0])
+        if mode == "shadow":
+            primary = await legacy_in_pool(route, args, kwargs, unraced)
+        else:
+            primary = await timed_async(lambda: route.async_(*args, **kwargs), unraced)
+        compared = snapshot(self._with_arguments(op, primary, args))
+        compare = self._judge.compare(op, mode, compared, shadow, started, inputs)
+        return await self._background.answer(primary, self._background.spawn(compare))
+
+    def serve_shadow_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """One read for a blocking caller in ``shadow``: the legacy primary in its thread."""
+        op = route.operation
+        unraced = self._unraced(op, args, kwargs, True)
+        shadow_args, inputs = private_arguments(op, args, kwargs)
+        primary_done: Future[Outcome] = Future()
+        remote = self._shadow_on_loop(route, shadow_args, primary_done, inputs, unraced)
+        comparison = self._background.submit(remote)
+        primary = timed_legacy(call_later(route.legacy, args, kwargs), unraced)
+        primary_done.set_result(snapshot(self._with_arguments(op, primary, args)))
+        return self._background.answer_sync(primary, comparison)
+
+    async def _shadow_on_loop(
+        self,
+        route: Route,
+        args: Args,
+        primary: Future[Outcome],
+        inputs: Mapping[str, Any],
+        unraced: Unraced | None,
+    ) -> None:
+        started = _clock()
+        op = route.operation
+        shadow = self._start_shadow(route, args, "shadow", unraced)
+        shadow = self._with_shadow_arguments(op, shadow, args[0])
+        outcome = await asyncio.wrap_future(primary)
+        await self._judge.compare(op, "shadow", outcome, shadow, started, inputs)
+
+    def _unraced(
+        self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
+    ) -> Unraced | None:
+        watched = self._plans.get(op.name, NO_READ).watched(args, kwargs, legacy=legacy_keys)
+        return self._admission.unraced(watched)
+
+    def _start_shadow(
+        self, route: Route, args: Args, mode: ShadowMode, unraced: Unraced | None
+    ) -> asyncio.Future[Outcome]:
+        loop = asyncio.get_running_loop()
+        if not self._admission.slots.take():
+            return settled(loop, Outcome(skipped=Skip.SATURATED))
+        sargs, skwargs = args
+        shadow: asyncio.Future[Outcome]
+        if mode == "shadow":
+            coro = timed_async(lambda: route.async_(*sargs, **skwargs), unraced)
+            shadow = loop.create_task(coro, context=contextvars.Context())
+        else:
+            call = call_later(route.legacy, sargs, skwargs)
+            coro = in_pool(route, contextvars.Context(), timed_legacy, call, unraced)
+            shadow = loop.create_task(coro)
+        shadow.add_done_callback(self._admission.slots.give_back)
+        return shadow
+
+    def _with_arguments(self, op: Operation, outcome: Outcome, args: tuple[Any, ...]) -> Outcome:
+        if not op.mutates_arguments:
+            return outcome
+        return self._judge.with_arguments(outcome, copy.deepcopy(args))
+
+    def _with_shadow_arguments(
+        self, op: Operation, shadow: asyncio.Future[Outcome], args: tuple[Any, ...]
+    ) -> asyncio.Future[Outcome]:
+        """A read that updates its arguments: compare their state after the call too."""
+        if not op.mutates_arguments:
+            return shadow
+
+        async def then() -> Outcome:
+            return self._judge.with_arguments(await shadow, args)
+
+        return asyncio.ensure_future(then())

@@ -1,0 +1,172 @@
+"""``ShadowRunner``: serves ``shadow`` and ``live`` by running both paths and comparing them.
+
+In ``shadow`` mode the legacy path answers and the async path is the shadow; in ``live``
+the other way round. The caller gets the primary's value or its exception; nothing of the
+shadow reaches the caller or the database. How reads and writes are run is in ``reads`` and
+``writes``; the design, and why it is so, in ``docs/shadowing.md``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Iterable
+from typing import Any
+
+from flags.model import Mode
+from routing.chain import DispatchChain, Layer, Strategy
+from routing.dispatch import Dispatch, Route, SyncDispatch
+from routing.loop_thread import LoopThread
+from routing.registry import OperationRegistry
+from routing.router import PersistenceRouter, paths_of
+from routing.shadowing.admission import Admission
+from routing.shadowing.background import Background
+from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
+from routing.shadowing.judge import Engine, Judge
+from routing.shadowing.plans import ShadowWrites, compile_plans, compile_reads
+from routing.shadowing.reads import Reads
+from routing.shadowing.transactions import AsyncPath, SyncPath
+from routing.shadowing.writes import Paths, Writes
+
+__all__ = ["ShadowRunner"]
+
+SHADOW_MODES: tuple[ShadowMode, ...] = ("shadow", "live")
+
+
+class ShadowRunner:
+    """Runs both paths of each call in ``shadow`` and ``live`` mode."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        registry: OperationRegistry,
+        *,
+        legacy: SyncPath,
+        async_: AsyncPath,
+        loop_thread: LoopThread,
+        writes: ShadowWrites | None = None,
+        config: RunnerConfig | None = None,
+    ) -> None:
+        self.config = config or RunnerConfig()
+        declared = writes or ShadowWrites()
+        self._loop_thread = loop_thread
+        self._judge = Judge(engine, self.config.shadow_timeout_s, self.config.raise_on_divergence)
+        self._background = Background(loop_thread, self.config.raise_on_divergence)
+        admission = Admission(self.config.max_shadows)
+        self._reads = Reads(
+            compile_reads(registry, legacy, async_, declared),
+            admission,
+            self._judge,
+            self._background,
+        )
+        self._writes = Writes(
+            compile_plans(registry, legacy, async_, declared),
+            Paths(legacy, async_, declared.already_open),
+            admission,
+            self._judge,
+            self._background,
+            self.config,
+        )
+
+    @classmethod
+    def for_router(
+        cls,
+        router: PersistenceRouter,
+        engine: Engine,
+        writes: ShadowWrites | None = None,
+        config: RunnerConfig | None = None,
+    ) -> ShadowRunner:
+        """A runner over the paths, registry and background loop of ``router``."""
+        paths = paths_of(router)
+        return cls(
+            engine,
+            paths.registry,
+            legacy=paths.legacy,  # type: ignore[arg-type]
+            async_=paths.async_,  # type: ignore[arg-type]
+            loop_thread=paths.loop_thread,
+            writes=writes,
+            config=config,
+        )
+
+    @property
+    def compared(self) -> int:
+        """How many calls were handed to the engine."""
+        return self._judge.compared
+
+    @property
+    def skipped(self) -> Counter[Skip]:
+        """How many calls were not compared, by reason."""
+        return self._judge.skipped
+
+    def dispatch(self, mode: ShadowMode) -> Dispatch:
+        """The async strategy for ``mode`` (``shadow`` or ``live``)."""
+        _check_mode(mode)
+        reads, writes = self._reads, self._writes
+
+        def serve(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+            if route.operation.kind == "read":
+                return reads.serve(route, args, kwargs, mode, legacy_keys=False)
+            return writes.serve(route, args, kwargs, mode, legacy_keys=False)
+
+        return serve
+
+    def sync_dispatch(self, mode: ShadowMode) -> SyncDispatch:
+        """The blocking strategy for ``mode``, for the sync facade."""
+        _check_mode(mode)
+        return self._serve_live_sync if mode == "live" else self._serve_shadow_sync
+
+    def chain(self, router: PersistenceRouter, outer: Iterable[Layer] = ()) -> DispatchChain:
+        """The dispatch chain of ``router`` with this runner in it; the one place it is composed.
+
+        ``legacy`` and ``async`` keep the router's own strategies and ``shadow`` and ``live``
+        are this runner's; the write watch wraps ``legacy`` and ``async`` so their writes are
+        heard; ``outer`` layers (the guard) wrap all of that, in the order given.
+        """
+        strategies: dict[Mode, Strategy] = {
+            "legacy": Strategy("legacy", *router.strategies("legacy")),
+            "async": Strategy("async", *router.strategies("async")),
+        }
+        for mode in SHADOW_MODES:
+            strategies[mode] = Strategy(
+                "shadow_runner", self.dispatch(mode), self.sync_dispatch(mode)
+            )
+        watch = Layer.over("write_watch", ("legacy", "async"), self.watching, self.watching_sync)
+        return DispatchChain(strategies, (watch, *outer))
+
+    def install(self, router: PersistenceRouter) -> None:
+        """Serve ``router`` through :meth:`chain` (without outer layers)."""
+        self.chain(router).install(router)
+
+    def watching(self, serve: Dispatch) -> Dispatch:
+        """A single-path strategy whose writes the write watch hears (``Writes.watching``)."""
+        return self._writes.watching(serve)
+
+    def watching_sync(self, serve: SyncDispatch) -> SyncDispatch:
+        """The blocking twin of :meth:`watching`."""
+        return self._writes.watching_sync(serve)
+
+    async def drain(self, max_wait_s: float = 10.0) -> None:
+        """Wait for every comparison still running (on every loop), up to ``max_wait_s``."""
+        await self._background.drain(max_wait_s)
+
+    def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        side = self._reads if route.operation.kind == "read" else self._writes
+        return self._loop_thread.run(
+            _coroutine(side.serve(route, args, kwargs, "live", legacy_keys=True))
+        )
+
+    def _serve_shadow_sync(
+        self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        if route.operation.kind == "read":
+            return self._reads.serve_shadow_sync(route, args, kwargs)
+        return self._writes.serve_shadow_sync(route, args, kwargs)
+
+
+def _check_mode(mode: str) -> None:
+    """``ValueError`` unless ``mode`` is one the runner serves."""
+    if mode not in SHADOW_MODES:
+        raise ValueError(f"the shadow runner serves shadow and live, not {mode!r}")
+
+
+async def _coroutine(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
