@@ -126,7 +126,9 @@ async def open_system(settings: Settings | None = None) -> AsyncIterator[System]
         guard = None
         if settings.guard_enabled:
             registry = shadow.metrics.registry
-            guard = attach_guard(settings, flags, router, shadow.engine, registry, DOMAINS)
+            guard = attach_guard(
+                settings, flags, router, shadow.engine, registry, DOMAINS, database_url=url
+            )
             guard.start()
             stack.push_async_callback(guard.stop)
         # -- end guarded rollout --
