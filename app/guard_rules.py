@@ -8,8 +8,9 @@ design and its false-alarm arithmetic.
 
 Rules, each ``pass``, ``inconclusive`` (not enough data: hold) or ``fail``:
 
-* ``catastrophe`` (every mode, last ``fast_window_s``): at least ``catastrophe_min_calls``
-  calls of the new path and at least ``catastrophe_error_rate`` of them failed. Acts at once.
+* ``catastrophe`` (every mode, over the last ``fast_window_s``, its half or its quarter): at
+  least ``catastrophe_min_calls`` calls of the new path and at least
+  ``catastrophe_error_rate`` of them failed. Acts at once.
 * ``errors`` (``shadow``/``live``: McNemar's exact test on the discordant pairs, new path
   alone failed against legacy alone failed, with the floor ``max_error_rate`` on the excess;
   ``async``: the Wilson lower bound of the error rate above ``max_error_rate``).
@@ -106,8 +107,7 @@ class Thresholds:
 def judge(mode: str, calls: Sequence[Call], now: float, limits: Thresholds) -> list[Verdict]:
     """Every rule's verdict on ``calls`` (sorted by time) of one domain in ``mode`` at ``now``."""
     times = [c.at for c in calls]
-    recent = calls[bisect.bisect_right(times, now - limits.fast_window_s) :]
-    verdicts = [catastrophe(recent, limits)]
+    verdicts = [_catastrophe(calls, times, now, limits)]
     cache: dict[int, Verdict] = {}
     for span in sorted({limits.short_window_s, limits.window_s}):
         part = calls[bisect.bisect_right(times, now - span) :]
@@ -168,8 +168,25 @@ def _needed_for_pass(events: int, n: int, threshold: float, tail_p: float) -> in
     return max(1, target - n)
 
 
-def catastrophe(calls: Sequence[Call], limits: Thresholds) -> Verdict:
-    """Most of the new path's calls failing in the last seconds: acts at once."""
+def _catastrophe(
+    calls: Sequence[Call], times: Sequence[float], now: float, limits: Thresholds
+) -> Verdict:
+    """The catastrophe rule over the last quarter, half and whole of ``fast_window_s``.
+
+    The shorter spans see a sudden failure before older, healthy calls stop outweighing it.
+    """
+    found = None
+    for part in (4, 2, 1):
+        span = limits.fast_window_s / part
+        found = catastrophe(calls[bisect.bisect_right(times, now - span) :], span, limits)
+        if found.failed:
+            break
+    assert found is not None
+    return found
+
+
+def catastrophe(calls: Sequence[Call], span: float, limits: Thresholds) -> Verdict:
+    """Most of the new path's calls failing in the last ``span`` seconds: acts at once."""
     n = len(calls)
     failed = sum(c.async_fault for c in calls)
     rate = failed / n if n else None
@@ -181,8 +198,8 @@ def catastrophe(calls: Sequence[Call], limits: Thresholds) -> Verdict:
         needed = None
     return Verdict(
         "catastrophe", outcome, {"async": n}, rate, wilson_bounds(failed, n, 0.025) if n else None,
-        threshold, needed=needed, detail=f"over {limits.fast_window_s:g} s; acts at once",
-        extra={"errors": failed, "span_s": limits.fast_window_s},
+        threshold, needed=needed, detail=f"over {span:g} s; acts at once",
+        extra={"errors": failed, "span_s": span},
     )  # fmt: skip
 
 

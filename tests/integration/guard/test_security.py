@@ -44,7 +44,7 @@ CREATES = {
 #: Tables a successful game API call may remove a row from (an item created above by name).
 DELETES = {("DELETE", "/api/items/{item_instance_id}"): ("item_instances",)}
 #: Bookkeeping of the flags, the shadow engine and the guard, which change on their own.
-BOOKKEEPING = re.compile(r"^(flag|shadow_|divergence|alembic)")
+BOOKKEEPING = re.compile(r"^(flag|shadow_|divergence|guard_|alembic)")
 
 
 def ops_writes(app: Any) -> list[tuple[str, str]]:
