@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import time
 from collections.abc import Mapping, Sequence
@@ -51,8 +52,8 @@ PRUNE_EVERY_S = 60.0
 
 
 def source_name() -> str:
-    """This process, as the record names it: host, pid and start time."""
-    return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}"
+    """This guard, as the record names it: host, pid, start time and a random tag."""
+    return f"{socket.gethostname()}:{os.getpid()}:{int(time.time())}:{secrets.token_hex(3)}"
 
 
 def look_outcome(decision: Decision, *, dry_run: bool) -> str:

@@ -86,7 +86,7 @@ class Thresholds:
     catastrophe_min_calls: int = 20
     min_tail_pairs: int = 300
     min_exceedances: int = 5
-    latency_pairs: int = 400
+    latency_pairs: int = 1000
     alpha: float = 1e-7
     failure_limit: int = 3
     window_s: float = 60.0

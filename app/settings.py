@@ -56,7 +56,7 @@ class Settings(BaseSettings):
     guard_catastrophe_min_calls: int = Field(default=20, ge=1)
     guard_min_tail_pairs: int = Field(default=300, ge=1)
     guard_min_exceedances: int = Field(default=5, ge=1)
-    guard_latency_pairs: int = Field(default=400, ge=10, le=5000)
+    guard_latency_pairs: int = Field(default=1000, ge=10, le=5000)
     guard_alpha: float = Field(default=1e-7, gt=0, lt=1)
     guard_failure_limit: int = Field(default=3, ge=1, le=600)
     guard_window_s: float = Field(default=60.0, gt=0, le=3600)

@@ -127,17 +127,28 @@ def hodges_lehmann(x: Sequence[float], tail: float) -> HodgesLehmann:
 
 
 def _walsh_order(xs: Sequence[float], k: int) -> float:
-    """The k-th smallest (1-based) Walsh average (xs[i] + xs[j]) / 2, i <= j, of sorted xs."""
-    low, high = xs[0], xs[-1]
-    for _ in range(200):
-        if high - low <= 1e-12 * max(1.0, abs(low), abs(high)):
+    """The k-th smallest (1-based) Walsh average (xs[i] + xs[j]) / 2, i <= j, of sorted xs.
+
+    Bisection on the value narrows (low, high] until it holds few averages, which are then
+    listed and sorted: O(n log n) per step, a few steps.
+    """
+    low, high = xs[0] - 1.0, xs[-1]
+    below = 0  # averages <= low
+    while True:
+        inside = _walsh_at_most(xs, high) - below
+        if inside <= _ENUMERATE or not high - low > 1e-15 * max(1.0, abs(high)):
             break
         mid = (low + high) / 2
-        if _walsh_at_most(xs, mid) >= k:
+        at_mid = _walsh_at_most(xs, mid)
+        if at_mid >= k:
             high = mid
         else:
-            low = mid
-    return _walsh_snap(xs, high)
+            low, below = mid, at_mid
+    listed = sorted(_walsh_between(xs, low, high))
+    return listed[min(max(k - below - 1, 0), len(listed) - 1)]
+
+
+_ENUMERATE = 4096
 
 
 def _walsh_at_most(xs: Sequence[float], value: float) -> int:
@@ -151,15 +162,16 @@ def _walsh_at_most(xs: Sequence[float], value: float) -> int:
     return count
 
 
-def _walsh_snap(xs: Sequence[float], value: float) -> float:
-    """The largest Walsh average <= ``value`` (bisection lands within rounding of it)."""
-    best, twice = -math.inf, 2 * value + 1e-12 * max(1.0, abs(value))
+def _walsh_between(xs: Sequence[float], low: float, high: float) -> list[float]:
+    """The Walsh averages in (low, high] of sorted ``xs``, chosen as ``_walsh_at_most`` counts."""
+    found: list[float] = []
     for i, xi in enumerate(xs):
-        j = bisect.bisect_right(xs, twice - xi) - 1
-        if j < i:
+        first = max(i, bisect.bisect_right(xs, 2 * low - xi))
+        last = bisect.bisect_right(xs, 2 * high - xi)
+        if last <= i:
             break
-        best = max(best, (xi + xs[j]) / 2)
-    return best if best > -math.inf else value
+        found.extend((xi + xj) / 2 for xj in xs[first:last])
+    return found
 
 
 def binomial_sf(k: int, n: int, p: float) -> float:
