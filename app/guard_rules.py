@@ -20,10 +20,11 @@ Rules, each ``pass``, ``inconclusive`` (not enough data: hold) or ``fail``:
   ln(t_async / t_legacy) over pairs where both paths answered, with the interval that inverts
   Wilcoxon's signed-rank test; fails when the interval's lower bound is above
   ln(``max_latency_ratio``).
-* ``tail`` (``shadow``/``live``, at least ``min_tail_pairs`` pairs): the async calls above
-  legacy's p99, tested against legacy's own calls above that line (exact sign test on the pairs
-  where only one path is above), with at least ``min_exceedances`` of them and the Wilson lower
-  bound of their share above the expected 1%.
+* ``tail`` (``shadow``/``live``, at least ``min_tail_pairs`` pairs): the async calls above a
+  line, ``max_latency_ratio`` times legacy's p99, tested against legacy's own calls above it
+  (exact sign test on the pairs where only one path is above), with at least
+  ``min_exceedances`` of them and the Wilson lower bound of their share above the 1% that
+  legacy's p99 lets through.
 
 Each statistical test runs at ``alpha / TESTS_PER_LOOK``, so a whole look errs with
 probability at most ``alpha`` when nothing is wrong.
@@ -274,17 +275,18 @@ def _pairs_for_interval(tail_p: float) -> int:
 
 
 def tail(pairs: Sequence[Call], limits: Thresholds) -> Verdict:
-    """The async calls above legacy's p99, against the 1% expected, with enough data only."""
+    """Async calls above ``max_latency_ratio`` x legacy's p99, against the 1% expected."""
     n = len(pairs)
     tail_p = limits.test_tail
     if n < limits.min_tail_pairs:
         return Verdict(
             "tail", Outcome.INCONCLUSIVE, {"pairs": n}, None, None, EXPECTED_TAIL,
             confidence=1 - tail_p, needed=limits.min_tail_pairs - n,
-            detail="async calls above legacy's p99",
+            detail=f"async calls above {limits.max_latency_ratio:g} x legacy's p99",
         )  # fmt: skip
     legacy = sorted(c.legacy_s for c in pairs)
-    line = legacy[math.ceil(0.99 * n) - 1]
+    p99 = legacy[math.ceil(0.99 * n) - 1]
+    line = p99 * limits.max_latency_ratio
     above = sum(c.async_s > line for c in pairs)
     only_async = sum(c.async_s > line >= c.legacy_s for c in pairs)
     only_legacy = sum(c.legacy_s > line >= c.async_s for c in pairs)
@@ -294,9 +296,9 @@ def tail(pairs: Sequence[Call], limits: Thresholds) -> Verdict:
     return Verdict(
         "tail", Outcome.FAIL if fail else Outcome.PASS, {"pairs": n}, above / n, (low, high),
         EXPECTED_TAIL, confidence=1 - tail_p,
-        detail=f"{above} async calls above legacy's p99 {line * 1000:.3g} ms; sign test "
-        f"{only_async} against {only_legacy}, p {p:.3g}",
-        extra={"exceedances": above, "line_ms": line * 1000, "p": p},
+        detail=f"{above} async calls above {limits.max_latency_ratio:g} x legacy's p99 "
+        f"{p99 * 1000:.3g} ms; sign test {only_async} against {only_legacy}, p {p:.3g}",
+        extra={"exceedances": above, "p99_ms": p99 * 1000, "line_ms": line * 1000, "p": p},
     )  # fmt: skip
 
 
