@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
-from tests.reliability.conftest import MEASURED, Traffic, run_traffic, settings_for
-from tests.reliability.guard_injection import (
+from bench.guard_injection import (
     diverging_async_reads,
     failing_async_reads,
     slower_async_reads,
 )
+from tests.reliability.conftest import MEASURED, Traffic, run_traffic, settings_for
 from tests.reliability.test_guard import player_ids, require_runner, step_to
 
 pytestmark = [pytest.mark.reliability]

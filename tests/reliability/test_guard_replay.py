@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.guard_injection import slower_async_reads
+from bench.guard_injection import slower_async_reads
 from tests.reliability.test_guard_regressions import guard_entries, opened, reads, until
 
 pytestmark = [pytest.mark.reliability]

@@ -1,4 +1,4 @@
-"""Faults injected into the real paths for the guard's tests: latency, errors, divergences, spikes.
+"""Faults injected into the real paths for the guard's tests and bench: latency, errors, spikes.
 
 Each injector wraps what the path looks up on every call (the async path's repositories, the
 legacy layer's ``_run``), on the instance, and takes the wrapper away when its block ends.
