@@ -11,8 +11,9 @@ Rules, each ``pass``, ``inconclusive`` (not enough data: hold) or ``fail``:
 * ``catastrophe`` (every mode, over the last ``fast_window_s``, its half or its quarter): at
   least ``catastrophe_min_calls`` calls of the new path and at least
   ``catastrophe_error_rate`` of them failed. Acts at once.
-* ``errors`` (``shadow``/``live``: McNemar's exact test on the discordant pairs, new path
-  alone failed against legacy alone failed, with the floor ``max_error_rate`` on the excess;
+* ``errors`` (``shadow``/``live``: McNemar's exact test on the discordant compared pairs, new
+  path alone failed against legacy alone failed, with the floor ``max_error_rate`` on the
+  excess; a shadow timeout is no error here but counts toward the catastrophe rule;
   ``async``: the Wilson lower bound of the error rate above ``max_error_rate``).
 * ``divergence`` (``live``): the Wilson lower bound of divergences per comparison above
   ``max_divergence_rate``.
@@ -205,7 +206,13 @@ def catastrophe(calls: Sequence[Call], span: float, limits: Thresholds) -> Verdi
 
 
 def paired_errors(calls: Sequence[Call], limits: Thresholds) -> Verdict:
-    """McNemar on the discordant pairs, with the floor ``max_error_rate`` on the excess."""
+    """McNemar on the discordant pairs, with the floor ``max_error_rate`` on the excess.
+
+    Only compared calls count: a shadow cut short by its timeout or its write hold did not
+    fail, it was not waited for (a saturated machine does that to either path); timeouts
+    count toward the catastrophe rule instead.
+    """
+    calls = [c for c in calls if c.compared]
     n = len(calls)
     b = sum(c.async_fault and not c.legacy_fault for c in calls)
     c_ = sum(c.legacy_fault and not c.async_fault for c in calls)
