@@ -22,6 +22,7 @@ guard_app = typer.Typer(help="The guard: replay its record.", no_args_is_help=Tr
 
 _THRESHOLD_OPTIONS = {
     "max_latency_ratio": "--max-latency-ratio",
+    "max_tail_ratio": "--max-tail-ratio",
     "max_error_rate": "--max-error-rate",
     "max_divergence_rate": "--max-divergence-rate",
     "alpha": "--alpha",
@@ -39,6 +40,7 @@ def replay_command(
     domain: str = typer.Option(..., "--domain", help="The domain, e.g. health."),
     since: str = typer.Option("1h", "--since", help="How far back: 90s, 15m, 1h, 2d."),
     max_latency_ratio: float | None = typer.Option(None, "--max-latency-ratio"),
+    max_tail_ratio: float | None = typer.Option(None, "--max-tail-ratio"),
     max_error_rate: float | None = typer.Option(None, "--max-error-rate"),
     max_divergence_rate: float | None = typer.Option(None, "--max-divergence-rate"),
     alpha: float | None = typer.Option(None, "--alpha", help="False-alarm chance per look."),
@@ -57,7 +59,8 @@ def replay_command(
     from app.guard_replay import parse_since
 
     given = {
-        "max_latency_ratio": max_latency_ratio, "max_error_rate": max_error_rate,
+        "max_latency_ratio": max_latency_ratio, "max_tail_ratio": max_tail_ratio,
+        "max_error_rate": max_error_rate,
         "max_divergence_rate": max_divergence_rate, "alpha": alpha,
         "failure_limit": failure_limit,
     }  # fmt: skip

@@ -22,7 +22,7 @@ Rules, each ``pass``, ``inconclusive`` (not enough data: hold) or ``fail``:
   Wilcoxon's signed-rank test; fails when the interval's lower bound is above
   ln(``max_latency_ratio``).
 * ``tail`` (``shadow``/``live``, at least ``min_tail_pairs`` pairs): the async calls above a
-  line, ``max_latency_ratio`` times legacy's p99, tested against legacy's own calls above it
+  line, ``max_tail_ratio`` times legacy's p99, tested against legacy's own calls above it
   (exact sign test on the pairs where only one path is above), with at least
   ``min_exceedances`` of them and the Wilson lower bound of their share above the 1% that
   legacy's p99 lets through.
@@ -84,6 +84,7 @@ class Thresholds:
     max_divergence_rate: float = 0.002
     max_error_rate: float = 0.01
     max_latency_ratio: float = 1.5
+    max_tail_ratio: float = 3.0
     catastrophe_error_rate: float = 0.5
     catastrophe_min_calls: int = 20
     min_tail_pairs: int = 300
@@ -282,18 +283,18 @@ def _pairs_for_interval(tail_p: float) -> int:
 
 
 def tail(pairs: Sequence[Call], limits: Thresholds) -> Verdict:
-    """Async calls above ``max_latency_ratio`` x legacy's p99, against the 1% expected."""
+    """Async calls above ``max_tail_ratio`` x legacy's p99, against the 1% expected."""
     n = len(pairs)
     tail_p = limits.test_tail
     if n < limits.min_tail_pairs:
         return Verdict(
             "tail", Outcome.INCONCLUSIVE, {"pairs": n}, None, None, EXPECTED_TAIL,
             confidence=1 - tail_p, needed=limits.min_tail_pairs - n,
-            detail=f"async calls above {limits.max_latency_ratio:g} x legacy's p99",
+            detail=f"async calls above {limits.max_tail_ratio:g} x legacy's p99",
         )  # fmt: skip
     legacy = sorted(c.legacy_s for c in pairs)
     p99 = legacy[math.ceil(0.99 * n) - 1]
-    line = p99 * limits.max_latency_ratio
+    line = p99 * limits.max_tail_ratio
     above = sum(c.async_s > line for c in pairs)
     only_async = sum(c.async_s > line >= c.legacy_s for c in pairs)
     only_legacy = sum(c.legacy_s > line >= c.async_s for c in pairs)
@@ -303,7 +304,7 @@ def tail(pairs: Sequence[Call], limits: Thresholds) -> Verdict:
     return Verdict(
         "tail", Outcome.FAIL if fail else Outcome.PASS, {"pairs": n}, above / n, (low, high),
         EXPECTED_TAIL, confidence=1 - tail_p,
-        detail=f"{above} async calls above {limits.max_latency_ratio:g} x legacy's p99 "
+        detail=f"{above} async calls above {limits.max_tail_ratio:g} x legacy's p99 "
         f"{p99 * 1000:.3g} ms; sign test {only_async} against {only_legacy}, p {p:.3g}",
         extra={"exceedances": above, "p99_ms": p99 * 1000, "line_ms": line * 1000, "p": p},
     )  # fmt: skip

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     guard_max_divergence_rate: float = Field(default=0.002, gt=0, le=1)
     guard_max_error_rate: float = Field(default=0.01, gt=0, le=1)
     guard_max_latency_ratio: float = Field(default=1.5, gt=0)
+    guard_max_tail_ratio: float = Field(default=3.0, gt=0)
     guard_catastrophe_error_rate: float = Field(default=0.5, gt=0, le=1)
     guard_catastrophe_min_calls: int = Field(default=20, ge=1)
     guard_min_tail_pairs: int = Field(default=300, ge=1)
