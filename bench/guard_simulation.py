@@ -38,9 +38,9 @@ from __future__ import annotations
 
 import json
 import math
-from concurrent.futures import ProcessPoolExecutor
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import NormalDist
@@ -352,8 +352,8 @@ def main(argv: list[str]) -> int:
     jobs = int(argv[2]) if len(argv) > 2 else 2
     pool = load_pool()
     with ProcessPoolExecutor(jobs) as pool_of_jobs:
-        parts = list(pool_of_jobs.map(
-            _part, [(hours // jobs + (i < hours % jobs), budget, i + 1) for i in range(jobs)]))  # fmt: skip
+        shares = [(hours // jobs + (i < hours % jobs), budget, i + 1) for i in range(jobs)]
+        parts = list(pool_of_jobs.map(_part, shares))
     result = _combined(parts)
     print(json.dumps({**result.__dict__, "per_1000_hours": result.per_1000_hours}, indent=2))
     write_section("guard A/A simulation", _markdown(result, pool))
