@@ -315,3 +315,34 @@ class TestRollback:
             guard.on_result(result("room", "shadow", diverged=True))
         assert await guard.check() == [] and flags.writes == []
         assert guard.last["room"].rollback is None
+
+
+class TestReplayParts:
+    """The replay's pure parts: --since parsed, looks recorded by their worst outcome."""
+
+    @pytest.mark.parametrize(("text", "seconds"), [("90s", 90), ("15m", 900), ("1h", 3600),
+                                                   ("2d", 172800), ("1.5h", 5400)])  # fmt: skip
+    def test_since(self, text: str, seconds: float) -> None:
+        from app.guard_replay import parse_since
+
+        assert parse_since(text) == seconds
+
+    @pytest.mark.parametrize("text", ["", "h", "yesterday", "-1h", "0m", "40d", "1w"])
+    def test_bad_since(self, text: str) -> None:
+        from app.guard_replay import parse_since
+
+        with pytest.raises(ValueError, match="--since"):
+            parse_since(text)
+
+    def test_look_outcome(self) -> None:
+        from app.guard_record import look_outcome
+
+        judge_ = Judge(lambda _d: LIMITS)
+        failing = calls(40, seconds=1.5, async_fail=0.9)
+        acted = judge_.look("item", "live", failing, NOW)
+        assert look_outcome(acted, dry_run=False) == "rollback"
+        assert look_outcome(acted, dry_run=True) == "dry_run"
+        held = judge_.look("item", "live", calls(400, ratio=2.0), NOW)
+        assert held.rollback is None and look_outcome(held, dry_run=False) == "fail"
+        quiet = judge_.look("item", "live", calls(5), NOW)
+        assert look_outcome(quiet, dry_run=False) == "inconclusive"
