@@ -6,17 +6,17 @@ or wires the router. Everything else receives what it needs from the ``System`` 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import structlog
 from prometheus_client import CollectorRegistry
 
 from app.attribution import Attribution, make_attribution
 from app.database import resolve_database_url
-from app.guard import Guard, attach_guard
+from app.guard import Guard, build_guard
 from app.heap import HeapTrimmer
 from app.operations import DOMAINS, build_registry, shadow_writes
 from app.settings import Settings
@@ -26,8 +26,7 @@ from persistence.async_layer import AsyncPersistenceLayer
 from persistence.errors import NotFoundError, ValidationError
 from persistence.events import EventBus
 from persistence.legacy import PersistenceLayer
-from routing.chain import DispatchChain, Layer
-from routing.dispatch import Dispatch, SyncDispatch
+from routing.chain import DispatchChain
 from routing.registry import OperationRegistry
 from routing.router import PersistenceRouter
 from routing.shadowing import RunnerConfig, ShadowRunner
@@ -138,7 +137,7 @@ async def open_system(
         stack.push_async_callback(router.close)
         runner = make_shadow_runner(settings, router, shadow)
         stack.push_async_callback(runner.drain)
-        guard = make_guard(settings, flags, shadow) if settings.guard_enabled else None
+        guard = make_guard(settings, flags, shadow, url) if settings.guard_enabled else None
         chain = compose_dispatch(router, runner, guard, attribution)
         chain.install(router)
         attribution.listen(router, shadow)
@@ -208,34 +207,14 @@ def compose_dispatch(
     attribution: Attribution,
 ) -> DispatchChain:
     """The dispatch chain (``ShadowRunner.chain``): the guard, then attribution outermost."""
-    guarded = [guard_layer(guard)] if guard is not None else []
+    guarded = [guard.layer()] if guard is not None else []
     return runner.chain(router, [*guarded, *attribution.layers()])
 
 
-def guard_layer(guard: Guard) -> Layer:
-    """The guard's place in the dispatch chain: around every ``async`` call."""
-    # app.guard types its wrappers over plain callables, not routing's Dispatch Protocols
-    wrap = cast("Callable[[Dispatch], Dispatch]", guard.wrap_async)
-    wrap_sync = cast("Callable[[SyncDispatch], SyncDispatch]", guard.wrap_async_sync)
-    return Layer.over("guard", ("async",), wrap, wrap_sync)
-
-
-def make_guard(settings: Settings, flags: FlagProvider, shadow: Shadow) -> Guard:
+def make_guard(settings: Settings, flags: FlagProvider, shadow: Shadow, url: str) -> Guard:
     """The guard, fed by the shadow engine's Results; its layer goes in the dispatch chain."""
     registry = shadow.metrics.registry
-    return attach_guard(settings, flags, _Unplugged(), shadow.engine, registry, DOMAINS)
-
-
-class _Unplugged:
-    """Takes the router wiring ``attach_guard`` does and drops it: ``guard_layer`` places it."""
-
-    def strategies(self, mode: str) -> tuple[Dispatch, SyncDispatch]:
-        from routing.dispatch import serve_async, serve_legacy_sync
-
-        return serve_async, serve_legacy_sync
-
-    def use_dispatch(self, mode: str, dispatch: Dispatch, *, sync: Any = None) -> None:
-        """Nothing: the dispatch chain installs the guard's layer."""
+    return build_guard(settings, flags, shadow.engine, registry, DOMAINS, database_url=url)
 
 
 def make_shadow(settings: Settings, database_url: str) -> Shadow:

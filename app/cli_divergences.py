@@ -231,7 +231,7 @@ def _logs_to_stderr() -> None:
 
 
 def _record(record: Any) -> dict[str, Any]:
-    from app.service.records import as_dict, jsonable
+    from app.records import as_dict, jsonable
 
     out: dict[str, Any] = jsonable(as_dict(record))
     return out

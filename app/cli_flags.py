@@ -144,7 +144,7 @@ async def _set_local(
 
 
 async def _history_local(flags: Any, domain: str | None, limit: int) -> list[dict[str, Any]]:
-    from app.service.records import as_dict, jsonable
+    from app.records import as_dict, jsonable
 
     return [jsonable(as_dict(change)) for change in await flags.history(domain, limit)]
 

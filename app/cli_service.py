@@ -338,7 +338,7 @@ def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_u
 
 
 def _print_status_json(cards: list[Any], readiness: dict[str, Any]) -> None:
-    from app.service.records import jsonable
+    from app.records import jsonable
 
     out = []
     for card in cards:

@@ -2,22 +2,23 @@
 
 Figures come from this process, as they happen: every Result of the shadow engine (modes
 ``shadow`` and ``live``, through ``ShadowEngine.add_listener``) and every call served in
-``async`` mode (the router's ``async`` strategy, wrapped). A :class:`SlidingWindow` keeps
-them per domain, mode and second. Every ``interval_s`` the guard looks at each domain's
-current mode over two spans, the whole window (``window_s``) and the last ``fast_window_s``
-seconds, so a sudden failure is caught within about two seconds while a slow one is still
-caught over the minute. With at least ``min_samples`` calls in the span:
+``async`` mode (the router's ``async`` strategy, wrapped). Each call is one tuple appended to
+a bounded :class:`CallWindow`; the statistics run in the guard's look, every ``interval_s``.
 
-* ``live``: the divergence rate, the async path's error rate, and the ratio of the async
-  path's p99 to the legacy path's p99 → back to ``shadow``;
-* ``shadow``: the async path's (the shadow's) error rate, timeouts included → ``legacy``;
-* ``async``: the async path's error rate → ``legacy``.
+A look judges each guarded domain's current mode with the rules of :mod:`app.guard_rules`
+(catastrophe, errors, divergence, latency, tail; each pass, inconclusive or fail) and acts
+through :class:`~app.guard_rules.Judge`: the catastrophe rule at once, any other after
+``failure_limit`` failing looks in a row. Then it records the calls it judged and its
+decisions (:mod:`app.guard_record`) for ``dualpath guard replay``.
 
-An error is any exception but the game's refusals (``ValidationError``, ``NotFoundError``).
 A rollback writes a local override (``flags.overrides``) that caps the domain in every
 process at once, then asks the provider to change the flag too (PostgreSQL always, Unleash
-with an admin token), with actor ``guard``, the reason and the figures in the audit log. It
-logs one ``guard.rollback`` event and counts ``dualpath_guard_rollbacks_total``.
+with an admin token), with actor ``guard``, the deciding verdict in the reason and every
+verdict in ``extra.figures``. It logs one ``guard.rollback`` event and counts
+``dualpath_guard_rollbacks_total``. In dry run (``DUALPATH_GUARD_DRY_RUN``, or ``dry_run``
+for one domain in ``DUALPATH_GUARD_OVERRIDES``) the guard changes nothing: it records the
+decision in the flag history with ``extra.dry_run = true``, logs ``guard.dry_run`` and counts
+``dualpath_guard_dry_run_rollbacks_total``.
 """
 
 from __future__ import annotations
@@ -26,27 +27,29 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
 import structlog
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
-from app.guard_window import Figures, SlidingWindow, is_fault
+from app.guard_record import GuardRecord, look_outcome
+from app.guard_rules import Decision, Judge, Thresholds
+from app.guard_window import CallWindow, is_fault
 from flags.model import FlagError, FlagProvider, FlagSourceUnavailable, Mode
 from flags.transitions import step_back
 from observability import report_error
+from routing.chain import Layer
+from routing.dispatch import Dispatch, Route, SyncDispatch
 from shadow.observation import Result
 
 __all__ = [
     "ACTOR",
-    "Figures",
+    "CallWindow",
     "Guard",
-    "SlidingWindow",
     "Thresholds",
-    "attach_guard",
-    "breach",
+    "build_guard",
     "is_fault",
     "parse_threshold_overrides",
     "thresholds_from",
@@ -54,25 +57,11 @@ __all__ = [
 
 ACTOR = "guard"
 GUARDED: frozenset[str] = frozenset({"shadow", "live", "async"})
+_RATES = frozenset({
+    "max_divergence_rate", "max_error_rate", "catastrophe_error_rate", "alpha"})  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """When the guard rolls a domain back; see the module docstring."""
-
-    max_divergence_rate: float = 0.01
-    max_error_rate: float = 0.05
-    max_p99_ratio: float = 3.0
-    min_samples: int = 50
-    window_s: float = 60.0
-    fast_window_s: float = 2.0
-
-    def with_overrides(self, overrides: Mapping[str, float]) -> Thresholds:
-        """These thresholds with some fields replaced (already validated)."""
-        return replace(self, **overrides)  # type: ignore[arg-type]
-
-
-def parse_threshold_overrides(text: str) -> dict[str, dict[str, float]]:
+def parse_threshold_overrides(text: str) -> dict[str, dict[str, float | bool]]:
     """``'{"health": {"max_error_rate": 0.1}}'`` checked; ``ValueError`` naming the problem."""
     if not text.strip():
         return {}
@@ -85,49 +74,34 @@ def parse_threshold_overrides(text: str) -> dict[str, dict[str, float]]:
     return {str(domain): _threshold_fields(domain, values) for domain, values in parsed.items()}
 
 
-def _threshold_fields(domain: str, values: object) -> dict[str, float]:
-    names = {f.name for f in fields(Thresholds)}
+def _threshold_fields(domain: str, values: object) -> dict[str, float | bool]:
+    defaults = {f.name: f.default for f in fields(Thresholds)}
     if not isinstance(values, dict) or not values:
         raise ValueError(f"guard overrides for {domain!r} must be a non-empty object")
     for name, value in values.items():
-        if name not in names:
-            raise ValueError(f"unknown guard threshold {name!r}; known: {', '.join(sorted(names))}")
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ValueError(f"guard threshold {domain}.{name} must be a positive number")
+        if name not in defaults:
+            known = ", ".join(sorted(defaults))
+            raise ValueError(f"unknown guard threshold {name!r}; known: {known}")
+        _check_field(domain, name, value, defaults[name])
     return dict(values)
 
 
-def breach(mode: str, figures: Figures, limits: Thresholds) -> str | None:
-    """Why ``figures`` in ``mode`` breach ``limits``, or None; see the module docstring."""
-    enough = limits.min_samples
-    span = f"over {figures.span_s:g} s"
-    if figures.samples["async"] >= enough:
-        rate = figures.error_rate("async")
-        if rate > limits.max_error_rate:
-            return (
-                f"async error rate {rate:.1%} > {limits.max_error_rate:.1%} "
-                f"({figures.errors['async']} of {figures.samples['async']} calls {span})"
-            )
-    if mode != "live":
-        return None
-    if figures.comparisons >= enough and figures.divergence_rate > limits.max_divergence_rate:
-        return (
-            f"divergence rate {figures.divergence_rate:.1%} > {limits.max_divergence_rate:.1%} "
-            f"({figures.divergences} of {figures.comparisons} comparisons {span})"
-        )
-    ratio = figures.p99_ratio
-    if min(figures.samples.values()) >= enough and ratio is not None:
-        if ratio > limits.max_p99_ratio:
-            return f"async p99 {ratio:.1f} times legacy p99 > {limits.max_p99_ratio:g} ({span})"
-    return None
-
-
-Dispatch = Callable[[Any, tuple[Any, ...], dict[str, Any]], Awaitable[Any]]
-SyncDispatch = Callable[[Any, tuple[Any, ...], dict[str, Any]], Any]
+def _check_field(domain: str, name: str, value: object, default: object) -> None:
+    where = f"guard threshold {domain}.{name}"
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false")
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ValueError(f"{where} must be a positive number")
+    if isinstance(default, int) and not isinstance(value, int):
+        raise ValueError(f"{where} must be a whole number")
+    if name in _RATES and value >= (1 if name == "alpha" else 1.000001):
+        raise ValueError(f"{where} must be a rate below 1")
 
 
 class Guard:
-    """Watches each domain's figures and rolls it back when they breach its thresholds."""
+    """Watches each domain's calls and rolls it back when the rules say so."""
 
     def __init__(
         self,
@@ -138,18 +112,37 @@ class Guard:
         registry: CollectorRegistry,
         interval_s: float = 1.0,
         default: Thresholds | None = None,
+        record: GuardRecord | None = None,
+        per_second: int = 500,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._flags = flags
         self._domains = tuple(domains)
         self._default = default or Thresholds()
         self._limits = {d: thresholds.get(d, self._default) for d in self._domains}
         window = max(t.window_s for t in self._limits.values())
-        self.window = SlidingWindow(window)
+        self.window = CallWindow(window, per_second, clock, record=record is not None)
+        self.judge = Judge(self.thresholds)
+        self.record = record
+        self.last: dict[str, Decision] = {}
+        self._clock = clock
         self._interval_s = interval_s
         self._task: asyncio.Task[None] | None = None
         self.rollbacks = Counter(
             "dualpath_guard_rollbacks",
             "Domains the guard rolled back, by the mode left and the mode taken.",
+            ["domain", "from_mode", "to_mode"],
+            registry=registry,
+        )
+        self.look_seconds = Histogram(
+            "dualpath_guard_look_seconds",
+            "How long one look at every domain took (judged off the event loop).",
+            registry=registry,
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+        )
+        self.dry_runs = Counter(
+            "dualpath_guard_dry_run_rollbacks",
+            "Rollbacks the guard would have made in dry run, by the mode and the fallback.",
             ["domain", "from_mode", "to_mode"],
             registry=registry,
         )
@@ -162,11 +155,15 @@ class Guard:
         """The shadow engine's listener: count one shadowed call."""
         self.window.add_result(result)
 
+    def layer(self) -> Layer:
+        """The guard's place in the dispatch chain: around every ``async`` call."""
+        return Layer.over("guard", ("async",), self.wrap_async, self.wrap_async_sync)
+
     def wrap_async(self, serve: Dispatch) -> Dispatch:
         """The router's ``async`` strategy, counting each call's duration and fault."""
         add, clock = self.window.add_call, time.perf_counter
 
-        async def counted(route: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        async def counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             started, fault = clock(), False
             try:
                 return await serve(route, args, kwargs)
@@ -174,7 +171,7 @@ class Guard:
                 fault = is_fault(exc)
                 raise
             finally:
-                add(route.operation.domain, "async", "async", clock() - started, fault)
+                add(route.operation.domain, "async", clock() - started, fault)
 
         return counted
 
@@ -182,7 +179,7 @@ class Guard:
         """The sync facade's ``async`` strategy, counted the same way."""
         add, clock = self.window.add_call, time.perf_counter
 
-        def counted(route: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        def counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             started, fault = clock(), False
             try:
                 return serve(route, args, kwargs)
@@ -190,35 +187,57 @@ class Guard:
                 fault = is_fault(exc)
                 raise
             finally:
-                add(route.operation.domain, "async", "async", clock() - started, fault)
+                add(route.operation.domain, "async", clock() - started, fault)
 
         return counted
 
     def start(self) -> None:
-        """Check every ``interval_s`` seconds in the background."""
+        """Look every ``interval_s`` seconds in the background."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="guard")
 
     async def stop(self) -> None:
-        """Stop checking."""
+        """Stop looking, and close the record."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self.record is not None:
+            await self.record.close()
 
     async def check(self) -> list[tuple[str, Mode, Mode]]:
-        """Check every domain once; the rollbacks made, as (domain, from, to)."""
-        made = []
-        for domain in self._domains:
-            mode = await self._mode(domain)
-            if mode not in GUARDED:
+        """Look at every domain once; the rollbacks made (not dry runs), as (domain, from, to)."""
+        now, made, looks = self._clock(), [], []
+        started = time.perf_counter()
+        modes = {d: await self._mode(d) for d in self._domains}
+        guarded = [(d, m) for d, m in modes.items() if m in GUARDED]
+        # The statistics take milliseconds: judged in a thread, so the calls this process
+        # serves (and times) on the event loop are not held up by their own guard.
+        decisions = await asyncio.to_thread(self._judge_all, guarded, now)
+        self.look_seconds.observe(time.perf_counter() - started)
+        for decision in decisions:
+            domain, mode = decision.domain, modes[decision.domain]
+            self.last[domain] = decision
+            dry = self.thresholds(domain).dry_run
+            looks.append((decision, look_outcome(decision, dry_run=dry)))
+            if decision.rollback is None:
                 continue
-            found = self._breach(domain, mode)
-            if found is not None:
-                await self._rollback(domain, mode, *found)
+            self.window.reset(domain, mode, now)
+            if dry:
+                await self._dry_run(decision, mode)
+            else:
+                await self._rollback(decision, mode)
                 made.append((domain, mode, step_back(mode)))
+        if self.record is not None:
+            await self.record.write(self.window.unrecorded(now), looks, now)
         return made
+
+    def _judge_all(self, guarded: Sequence[tuple[str, str]], now: float) -> list[Decision]:
+        return [
+            self.judge.look(domain, mode, self.window.calls(domain, mode, now), now)
+            for domain, mode in guarded
+        ]
 
     async def _run(self) -> None:
         while True:
@@ -235,20 +254,11 @@ class Guard:
             return mode
         return (await self._flags.get(domain)).mode
 
-    def _breach(self, domain: str, mode: str) -> tuple[str, Figures] | None:
-        limits = self.thresholds(domain)
-        for span in (limits.fast_window_s, limits.window_s):
-            figures = self.window.figures(domain, mode, span)
-            reason = breach(mode, figures, limits)
-            if reason is not None:
-                return reason, figures
-        return None
-
-    async def _rollback(self, domain: str, mode: Mode, why: str, figures: Figures) -> None:
-        to_mode = step_back(mode)
-        reason = f"guard: {why}"
-        extra = {"figures": figures.as_dict(), "from_mode": mode, "to_mode": to_mode}
-        self.window.reset(domain, mode)
+    async def _rollback(self, decision: Decision, mode: Mode) -> None:
+        domain, to_mode = decision.domain, step_back(mode)
+        assert decision.rollback is not None
+        reason = f"guard: {decision.rollback.explain()}"
+        extra = _extra(decision, mode, to_mode, dry_run=False)
         inner = getattr(self._flags, "inner", self._flags)
         override = getattr(self._flags, "override", None)
         if override is not None:
@@ -258,6 +268,27 @@ class Guard:
         self.rollbacks.labels(domain, mode, to_mode).inc()
         structlog.get_logger().warning(
             "guard.rollback", domain=domain, from_mode=mode, to_mode=to_mode, reason=reason,
+            figures=extra["figures"],
+        )  # fmt: skip
+
+    async def _dry_run(self, decision: Decision, mode: Mode) -> None:
+        """Record, log and count what a rollback would have done; change nothing."""
+        domain, to_mode = decision.domain, step_back(mode)
+        assert decision.rollback is not None
+        reason = (
+            f"guard (dry run, nothing changed): would roll back {mode} to {to_mode}: "
+            f"{decision.rollback.explain()}"
+        )
+        extra = _extra(decision, mode, to_mode, dry_run=True)
+        note = getattr(self._flags, "note", None)
+        if note is not None:
+            try:
+                await note(domain, reason=reason, actor=ACTOR, extra=extra)
+            except (FlagError, FlagSourceUnavailable) as exc:
+                structlog.get_logger().info("guard.dry_run_unrecorded", error=str(exc))
+        self.dry_runs.labels(domain, mode, to_mode).inc()
+        structlog.get_logger().warning(
+            "guard.dry_run", domain=domain, from_mode=mode, to_mode=to_mode, reason=reason,
             figures=extra["figures"],
         )  # fmt: skip
 
@@ -278,18 +309,21 @@ class Guard:
             )
 
 
+def _extra(decision: Decision, mode: str, to_mode: str, *, dry_run: bool) -> dict[str, Any]:
+    return {
+        "figures": decision.figures(),
+        "from_mode": mode,
+        "to_mode": to_mode,
+        "dry_run": dry_run,
+    }
+
+
 def thresholds_from(
     settings: Any, domains: Sequence[str]
 ) -> tuple[Thresholds, dict[str, Thresholds]]:
     """The default thresholds and each overridden domain's, from ``DUALPATH_GUARD_*``."""
-    default = Thresholds(
-        max_divergence_rate=settings.guard_max_divergence_rate,
-        max_error_rate=settings.guard_max_error_rate,
-        max_p99_ratio=settings.guard_max_p99_ratio,
-        min_samples=settings.guard_min_samples,
-        window_s=settings.guard_window_s,
-        fast_window_s=settings.guard_fast_window_s,
-    )
+    names = [f.name for f in fields(Thresholds)]
+    default = Thresholds(**{name: getattr(settings, f"guard_{name}") for name in names})
     overrides = parse_threshold_overrides(settings.guard_overrides)
     unknown = sorted(set(overrides) - set(domains))
     if unknown:
@@ -297,17 +331,19 @@ def thresholds_from(
     return default, {d: default.with_overrides(o) for d, o in overrides.items()}
 
 
-def attach_guard(
-    settings: Any, flags: FlagProvider, router: Any, engine: Any, registry: CollectorRegistry,
-    domains: Sequence[str],
+def build_guard(
+    settings: Any, flags: FlagProvider, engine: Any, registry: CollectorRegistry,
+    domains: Sequence[str], database_url: str | None = None,
 ) -> Guard:  # fmt: skip
-    """A guard fed by ``engine``'s Results and by the router's ``async`` calls; not started."""
+    """A guard fed by ``engine``'s Results; not started. Its :meth:`Guard.layer` goes in the
+    dispatch chain, where it counts every ``async`` call."""
     default, per_domain = thresholds_from(settings, domains)
+    record = None
+    if database_url is not None and settings.guard_record:
+        record = GuardRecord(database_url, settings.guard_record_hours * 3600)
     guard = Guard(
         flags, domains, per_domain, registry=registry, interval_s=settings.guard_interval_s,
-        default=default,
+        default=default, record=record, per_second=settings.guard_calls_per_second,
     )  # fmt: skip
     engine.add_listener(guard.on_result)
-    serve, serve_sync = router.strategies("async")
-    router.use_dispatch("async", guard.wrap_async(serve), sync=guard.wrap_async_sync(serve_sync))
     return guard

@@ -1,29 +1,32 @@
-"""The guard's live figures: per domain, mode and second, over a sliding window.
+"""The guard's live figures: each call's paired durations and faults, per domain and mode.
 
-Fed from this process only, on the calling thread, so every add is a few dict operations
-under one lock. Latency is kept as fixed-bucket histograms (the rollup's buckets), which add
-up across seconds so any span's p99 can be estimated.
+Fed from this process only, on the calling thread, so an add is one tuple appended under one
+lock. A (domain, mode) keeps at most ``per_second`` calls of each wall-clock second (the
+first ones; later calls of a busy second are counted as ``skipped``) and forgets calls older
+than ``window_s``, so memory and the cost of a look stay bounded. The calls kept are also
+queued for the record (:mod:`app.guard_record`), which is how replay sees exactly what the
+live guard judged.
 """
 
 from __future__ import annotations
 
-import bisect
 import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from app.guard_rules import Call
 from persistence.errors import NotFoundError, ValidationError
-from shadow.observation import SHADOW_ERROR, SHADOW_TIMEOUT, Observation, Result
-from shadow.rollup import BUCKETS_MS, percentile
+from shadow.observation import SHADOW_ERROR, SHADOW_TIMEOUT, Result
 
 SHADOW_FAULTS = frozenset({SHADOW_TIMEOUT, SHADOW_ERROR})
 
-__all__ = ["PATHS", "Figures", "SlidingWindow", "is_fault"]
+__all__ = ["PATHS", "Call", "CallWindow", "is_fault"]
 
 PATHS = ("legacy", "async")
 _REFUSALS = (ValidationError, NotFoundError)
+Key = tuple[str, str]
 
 
 def is_fault(error: BaseException | None) -> bool:
@@ -31,128 +34,114 @@ def is_fault(error: BaseException | None) -> bool:
     return error is not None and not isinstance(error, _REFUSALS)
 
 
-class _Second:
-    """The counts of one (domain, mode) in one second."""
+def call_of(result: Result, at: float) -> Call:
+    """The guard's figures of one shadowed call.
 
-    __slots__ = ("calls", "comparisons", "divergences", "errors", "hist", "samples")
-
-    def __init__(self) -> None:
-        self.calls = self.comparisons = self.divergences = 0
-        self.errors = dict.fromkeys(PATHS, 0)
-        self.samples = dict.fromkeys(PATHS, 0)
-        self.hist = {path: [0] * (len(BUCKETS_MS) + 1) for path in PATHS}
-
-
-@dataclass(frozen=True, slots=True)
-class Figures:
-    """What one domain did in one mode over ``span_s`` seconds."""
-
-    span_s: float
-    calls: int = 0
-    comparisons: int = 0
-    divergences: int = 0
-    errors: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PATHS, 0))
-    samples: dict[str, int] = field(default_factory=lambda: dict.fromkeys(PATHS, 0))
-    p99_ms: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(PATHS))
-
-    @property
-    def divergence_rate(self) -> float:
-        """Divergences per comparison (0 without comparisons)."""
-        return self.divergences / self.comparisons if self.comparisons else 0.0
-
-    def error_rate(self, path: str) -> float:
-        """Errors per call of ``path`` (0 without calls)."""
-        return self.errors[path] / self.samples[path] if self.samples[path] else 0.0
-
-    @property
-    def p99_ratio(self) -> float | None:
-        """The async path's p99 over the legacy path's, when both are known."""
-        fast, slow = self.p99_ms["legacy"], self.p99_ms["async"]
-        return slow / fast if fast and slow is not None else None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain data for the audit log and the log event."""
-        data = asdict(self)
-        data["divergence_rate"] = round(self.divergence_rate, 4)
-        data["error_rate"] = {path: round(self.error_rate(path), 4) for path in PATHS}
-        return data
+    A shadow that timed out or failed is its own path's fault and no comparison: it says
+    nothing about whether the paths agree (in ``live`` the shadow is legacy, whose slowness
+    must not roll the async path back).
+    """
+    timed_out = result.kind == SHADOW_TIMEOUT
+    diverged = result.mismatched and result.kind not in SHADOW_FAULTS
+    first, second = result.primary, result.shadow
+    legacy, new = (first, second) if first.path == "legacy" else (second, first)
+    shadow_is_new = second is new
+    return Call(
+        at,
+        legacy.duration_s,
+        new.duration_s,
+        is_fault(legacy.error) or (timed_out and not shadow_is_new),
+        is_fault(new.error) or (timed_out and shadow_is_new),
+        not timed_out,
+        diverged,
+    )
 
 
-class SlidingWindow:
-    """Per (domain, mode), per-second counts over the last ``window_s`` seconds; thread-safe."""
+@dataclass
+class _Calls:
+    calls: deque[Call]
+    second: int = -1
+    in_second: int = 0
+    skipped: int = 0
+    unrecorded: list[Call] = field(default_factory=list)
 
-    def __init__(self, window_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+
+class CallWindow:
+    """Per (domain, mode), the calls of the last ``window_s`` seconds; thread-safe."""
+
+    def __init__(
+        self,
+        window_s: float,
+        per_second: int = 500,
+        clock: Callable[[], float] = time.time,
+        record: bool = False,
+    ) -> None:
         self.window_s = window_s
+        self.per_second = per_second
         self._clock = clock
+        self._record = record
         self._lock = threading.Lock()
-        self._seconds: dict[tuple[str, str], dict[int, _Second]] = {}
+        self._keys: dict[Key, _Calls] = {}
 
     def add_result(self, result: Result) -> None:
         """Count one shadowed call (the engine's listener)."""
-        compared = result.kind != SHADOW_TIMEOUT
-        # A shadow that timed out or failed is the shadow path's fault, counted as its error
-        # below; it says nothing about whether the two paths agree, so it is no divergence.
-        # (In live the shadow is legacy: its slowness must not roll the async path back.)
-        disagreed = result.mismatched and result.kind not in SHADOW_FAULTS
         with self._lock:
-            second = self._second(result.domain, result.mode)
-            second.calls += 1
-            second.comparisons += compared
-            second.divergences += disagreed
-            _observe(second, result.primary, timed_out=False)
-            _observe(second, result.shadow, timed_out=not compared)
+            now = self._clock()
+            self._add((result.domain, result.mode), call_of(result, now), now)
 
-    def add_call(self, domain: str, mode: str, path: str, duration_s: float, fault: bool) -> None:
-        """Count one call served by one path only (``async`` mode)."""
+    def add_call(self, domain: str, mode: str, duration_s: float, fault: bool) -> None:
+        """Count one call served by the async path alone (``async`` mode)."""
         with self._lock:
-            second = self._second(domain, mode)
-            second.calls += 1
-            _count_path(second, path, duration_s, fault)
+            now = self._clock()
+            self._add((domain, mode), Call(now, 0.0, duration_s, False, fault, False, False), now)
 
-    def figures(self, domain: str, mode: str, span_s: float) -> Figures:
-        """The sums over the last ``span_s`` seconds."""
-        since = int(self._clock() - span_s)
+    def _add(self, key: Key, call: Call, now: float) -> None:
+        kept = self._keys.get(key)
+        if kept is None:
+            size = int(self.per_second * (self.window_s + 2))
+            kept = self._keys[key] = _Calls(deque(maxlen=size))
+        second = int(now)
+        if second != kept.second:
+            kept.second, kept.in_second = second, 0
+        if kept.in_second >= self.per_second:
+            kept.skipped += 1
+            return
+        kept.in_second += 1
+        kept.calls.append(call)
+        if self._record and len(kept.unrecorded) < 10 * kept.calls.maxlen:  # type: ignore[operator]
+            kept.unrecorded.append(call)
+
+    def calls(self, domain: str, mode: str, now: float) -> list[Call]:
+        """The calls kept of ``domain`` in ``mode`` up to ``now``, oldest first."""
         with self._lock:
-            seconds = [s for t, s in self._seconds.get((domain, mode), {}).items() if t > since]
-            return _sum(seconds, span_s)
+            kept = self._keys.get((domain, mode))
+            if kept is None:
+                return []
+            since = now - self.window_s
+            while kept.calls and kept.calls[0].at <= since:
+                kept.calls.popleft()
+            return [c for c in kept.calls if c.at <= now]
 
-    def reset(self, domain: str, mode: str) -> None:
-        """Forget what ``domain`` did in ``mode`` (after a rollback out of it)."""
+    def skipped(self, domain: str, mode: str) -> int:
+        """Calls not kept because their second already held ``per_second``."""
+        kept = self._keys.get((domain, mode))
+        return kept.skipped if kept is not None else 0
+
+    def unrecorded(self, now: float) -> dict[Key, list[Call]]:
+        """The calls kept up to ``now`` and not yet handed to the record; hands them over."""
         with self._lock:
-            self._seconds.pop((domain, mode), None)
+            found: dict[Key, list[Call]] = {}
+            for key, kept in self._keys.items():
+                ready = [c for c in kept.unrecorded if c.at <= now]
+                if ready:
+                    kept.unrecorded = [c for c in kept.unrecorded if c.at > now]
+                    found[key] = ready
+            return found
 
-    def _second(self, domain: str, mode: str) -> _Second:
-        now = int(self._clock())
-        seconds = self._seconds.setdefault((domain, mode), {})
-        second = seconds.get(now)
-        if second is None:
-            second = seconds[now] = _Second()
-            for old in [t for t in seconds if t <= now - self.window_s]:
-                del seconds[old]
-        return second
-
-
-def _observe(second: _Second, obs: Observation, *, timed_out: bool) -> None:
-    if obs.path in second.samples:
-        _count_path(second, obs.path, obs.duration_s, timed_out or is_fault(obs.error))
-
-
-def _count_path(second: _Second, path: str, duration_s: float, fault: bool) -> None:
-    second.samples[path] += 1
-    second.errors[path] += fault
-    second.hist[path][bisect.bisect_left(BUCKETS_MS, duration_s * 1000.0)] += 1
-
-
-def _sum(seconds: Sequence[_Second], span_s: float) -> Figures:
-    figures = Figures(span_s)
-    hist = {path: [0] * (len(BUCKETS_MS) + 1) for path in PATHS}
-    calls = comparisons = divergences = 0
-    for s in seconds:
-        calls, comparisons = calls + s.calls, comparisons + s.comparisons
-        divergences += s.divergences
-        for path in PATHS:
-            figures.errors[path] += s.errors[path]
-            figures.samples[path] += s.samples[path]
-            hist[path] = [a + b for a, b in zip(hist[path], s.hist[path], strict=True)]
-    figures.p99_ms.update({path: percentile(hist[path], 0.99) for path in PATHS})
-    return replace(figures, calls=calls, comparisons=comparisons, divergences=divergences)
+    def reset(self, domain: str, mode: str, now: float) -> None:
+        """Forget what ``domain`` did in ``mode`` up to ``now`` (after a rollback out of it)."""
+        with self._lock:
+            kept = self._keys.get((domain, mode))
+            if kept is not None:
+                while kept.calls and kept.calls[0].at <= now:
+                    kept.calls.popleft()

@@ -36,6 +36,7 @@ from app.readiness_rules import (
     open_groups_rule,
     soak_rule,
 )
+from app.records import as_dict
 from app.verdicts import Outcome, Verdict, comparisons_needed
 from flags.model import MODES, Mode
 from flags.transitions import RANK
@@ -156,20 +157,16 @@ def assess(
 async def assess_system(system: Any, rules: ReadinessRules, now: datetime | None = None) -> Any:
     """Readiness of every domain of an open system, from its rollup in PostgreSQL."""
     now = now or datetime.now(UTC)
-    store = getattr(system, "divergences", None)
     flags = await system.flags.list()
-    overrides_of = getattr(system.flags, "overrides", None)
+    overrides_of = getattr(system.flags, "overrides", None)  # a capability of some providers
     overrides = overrides_of() if overrides_of is not None else {}
-    totals: list[Any] = []
-    groups: list[Any] = []
-    if store is not None:
-        starts = {}
-        for record in flags:
-            state = as_dict(record)
-            start = soak_start(state, overrides.get(state["domain"]))[1]
-            starts[state["domain"]] = _minute(start) if start else now - LOOKBACK
-        totals = await store.operation_totals(starts)
-        groups = await store.groups(status="open", limit=100_000)
+    starts = {}
+    for record in flags:
+        state = as_dict(record)
+        start = soak_start(state, overrides.get(state["domain"]))[1]
+        starts[state["domain"]] = _minute(start) if start else now - LOOKBACK
+    totals = await system.divergences.operation_totals(starts)
+    groups = await system.divergences.groups(status="open", limit=100_000)
     return assess(flags, totals, groups, overrides, now, rules)
 
 
@@ -335,13 +332,6 @@ def _reason(verdict: Verdict) -> str:
     if verdict.outcome is Outcome.FAIL:
         return f"async {verdict.detail}"
     return f"async error rate: {verdict.detail}"
-
-
-def as_dict(record: Any) -> dict[str, Any]:
-    """A flag state, rollup row or group as a dict (they come as dataclasses or mappings)."""
-    if isinstance(record, Mapping):
-        return dict(record)
-    return {f.name: getattr(record, f.name) for f in dataclasses.fields(record)}
 
 
 def _next(mode: str) -> Mode | None:

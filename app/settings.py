@@ -8,8 +8,11 @@ from typing import Any
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.guard_rules import Thresholds
 from routing.paths import LEGACY_THREADS
 from routing.shadowing.config import DEFAULTS as RUNNER
+
+_GUARD = Thresholds()  # the guard's defaults, stated once in app/guard_rules.py
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -50,16 +53,28 @@ class Settings(BaseSettings):
     ops_token: SecretStr | None = None
     ops_token_name: str = Field(default="ops", min_length=1, max_length=64)
     ops_tokens: SecretStr | None = None  # more tokens: "name:secret,name:secret"
-    # The guard (app/guard.py): thresholds per domain, and how often it looks.
+    # The guard (app/guard.py, rules in app/guard_rules.py, design in docs/rollout.md).
     guard_enabled: bool = True
-    guard_max_divergence_rate: float = Field(default=0.01, gt=0, le=1)
-    guard_max_error_rate: float = Field(default=0.05, gt=0, le=1)
-    guard_max_p99_ratio: float = Field(default=3.0, gt=0)
-    guard_min_samples: int = Field(default=50, ge=1)
-    guard_window_s: float = Field(default=60.0, gt=0, le=3600)
-    guard_fast_window_s: float = Field(default=2.0, gt=0, le=60)
+    guard_dry_run: bool = _GUARD.dry_run  # judge and record, change nothing
+    guard_max_divergence_rate: float = Field(default=_GUARD.max_divergence_rate, gt=0, le=1)
+    guard_max_error_rate: float = Field(default=_GUARD.max_error_rate, gt=0, le=1)
+    guard_max_latency_ratio: float = Field(default=_GUARD.max_latency_ratio, gt=0)
+    guard_max_tail_ratio: float = Field(default=_GUARD.max_tail_ratio, gt=0)
+    guard_catastrophe_error_rate: float = Field(default=_GUARD.catastrophe_error_rate, gt=0, le=1)
+    guard_catastrophe_min_calls: int = Field(default=_GUARD.catastrophe_min_calls, ge=1)
+    guard_min_tail_pairs: int = Field(default=_GUARD.min_tail_pairs, ge=1)
+    guard_min_exceedances: int = Field(default=_GUARD.min_exceedances, ge=1)
+    guard_latency_pairs: int = Field(default=_GUARD.latency_pairs, ge=10, le=5000)
+    guard_alpha: float = Field(default=_GUARD.alpha, gt=0, lt=1)
+    guard_failure_limit: int = Field(default=_GUARD.failure_limit, ge=1, le=600)
+    guard_window_s: float = Field(default=_GUARD.window_s, gt=0, le=3600)
+    guard_short_window_s: float = Field(default=_GUARD.short_window_s, gt=0, le=3600)
+    guard_fast_window_s: float = Field(default=_GUARD.fast_window_s, gt=0, le=60)
     guard_interval_s: float = Field(default=1.0, gt=0, le=60)
-    guard_overrides: str = ""  # JSON: {"health": {"max_error_rate": 0.1}}
+    guard_calls_per_second: int = Field(default=500, ge=1, le=100_000)
+    guard_record: bool = True  # keep the judged calls in PostgreSQL for replay
+    guard_record_hours: float = Field(default=25.0, gt=0, le=24 * 31)
+    guard_overrides: str = ""  # JSON: {"health": {"max_error_rate": 0.1, "dry_run": true}}
     # Freed heap memory given back to the system this often (app/heap.py); 0 turns it off.
     heap_trim_interval_s: float = Field(default=5.0, ge=0, le=3600)
     # Rollout per service (app/attribution.py): the calling services counted by name.

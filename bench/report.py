@@ -50,8 +50,44 @@ def write(rows: Iterable[dict[str, Any]], *, notes: dict[str, str] | None = None
         if notes and name in notes:
             parts += [notes[name], ""]
         parts.append(table(group))
+    kept = _kept_sections()
     DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text("\n".join(parts) + "\n")
+    DOCS.write_text("\n".join(parts) + "\n" + "".join(f"\n{s}\n" for s in kept))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(rows, indent=2, default=str))
+    return DOCS
+
+
+BEGIN, END = "<!-- section: ", "<!-- end section -->"
+
+
+def _kept_sections() -> list[str]:
+    """The sections written by ``write_section``, which ``write`` keeps as they are."""
+    text = DOCS.read_text() if DOCS.exists() else ""
+    kept, start = [], text.find(BEGIN)
+    while start != -1:
+        end = text.find(END, start)
+        if end == -1:
+            break
+        kept.append(text[start : end + len(END)])
+        start = text.find(BEGIN, end)
+    return kept
+
+
+def write_section(name: str, body: str) -> Path:
+    """Write (or replace) the section ``name`` of ``docs/benchmarks.md``, kept by ``write``.
+
+    For benchmarks that run on their own (``python -m bench.guard_soak``), not in ``make bench``.
+    """
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    section = f"{BEGIN}{name} -->\n## {name}\n\nMeasured on {stamp}. {body}\n{END}"
+    text = DOCS.read_text() if DOCS.exists() else "# Benchmarks\n"
+    marker = f"{BEGIN}{name} -->"
+    start = text.find(marker)
+    if start != -1:
+        end = text.find(END, start) + len(END)
+        text = text[:start] + section + text[end:]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    DOCS.write_text(text)
     return DOCS

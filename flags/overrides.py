@@ -54,7 +54,9 @@ ON CONFLICT (domain) DO UPDATE SET mode = EXCLUDED.mode, reason = EXCLUDED.reaso
     actor = EXCLUDED.actor, extra = EXCLUDED.extra, created_at = EXCLUDED.created_at
 """
 DELETE_OVERRIDE = "DELETE FROM flag_overrides WHERE domain = $1"
-SELECT_OVERRIDE_AUDIT = SELECT_AUDIT.replace("WHERE (", "WHERE extra ? 'override' AND (")
+SELECT_OVERRIDE_AUDIT = SELECT_AUDIT.replace(
+    "WHERE (", "WHERE (extra ? 'override' OR extra ? 'dry_run') AND ("
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,25 @@ class OverriddenFlags:
             if self._writing.get(domain) is override:
                 del self._writing[domain]
         return override
+
+    async def note(
+        self, domain: str, *, reason: str, actor: str, extra: Mapping[str, object]
+    ) -> None:
+        """An audit row that changes nothing: the guard's dry-run decisions.
+
+        It keeps the mode the domain runs (``previous_mode`` = ``mode``) and goes to
+        ``flag_audit`` whichever provider holds the flags, so ``history`` shows it.
+        """
+        check_domain(self._domains, domain)
+        mode = await self.effective_mode(domain)
+        state = await self.inner.get(domain)
+        row = json.dumps(dict(extra), default=str)
+        async with self._connection() as conn:
+            await conn.execute(
+                INSERT_AUDIT, domain, mode, mode, state.percent, _listed(state.services),
+                check_text(reason, "reason"), check_text(actor, "actor"), False, row,
+                datetime.now(UTC),
+            )  # fmt: skip
 
     async def get(self, domain: str) -> FlagState:
         """The wrapped provider's flag of ``domain`` (its override is ``override_for``)."""

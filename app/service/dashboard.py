@@ -83,7 +83,7 @@ async def guard_context(system: Any, now: datetime) -> dict[str, Any]:
     found = await assess_system(system, rules_from(system.settings), now)
     overrides_of = getattr(system.flags, "overrides", None)
     since = now - timedelta(hours=1)
-    rollbacks = [
+    decided = [
         change
         for change in await system.flags.history(limit=50)
         if change.actor == ACTOR and change.changed_at >= since
@@ -91,7 +91,8 @@ async def guard_context(system: Any, now: datetime) -> dict[str, Any]:
     return {
         "readiness": {r.domain: r for r in found},
         "overrides": overrides_of() if overrides_of is not None else {},
-        "rollbacks": rollbacks,
+        "rollbacks": [c for c in decided if not c.extra.get("dry_run")],
+        "dry_runs": [c for c in decided if c.extra.get("dry_run")],
     }
 
 

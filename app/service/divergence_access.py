@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 
-from app.service.records import as_dict, jsonable, resolve
+from app.records import as_dict, jsonable, resolve
 
 if TYPE_CHECKING:
     from app.bootstrap import System

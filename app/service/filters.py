@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.readiness_rules import cells, percent_text
-from app.service.records import since_text
+from app.records import since_text
 
 __all__ = ["FILTERS"]
 

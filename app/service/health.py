@@ -12,7 +12,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from app.service.records import jsonable
+from app.records import jsonable
 from app.service.state import ServiceState, State
 from observability import mask_secrets
 

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, Query
 
+from app.records import jsonable
 from app.service.divergence_access import (
     act,
     divergence_store,
@@ -16,7 +17,6 @@ from app.service.divergence_access import (
 )
 from app.service.ops_auth import Actor
 from app.service.ops_models import IgnoreRequest, StatusRequest
-from app.service.records import jsonable
 from app.service.state import ServiceState, State
 
 __all__ = ["router"]

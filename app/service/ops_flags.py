@@ -8,9 +8,9 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, HTTPException, Query
 
+from app.records import as_dict, jsonable
 from app.service.ops_auth import Actor
 from app.service.ops_models import FlagChangeOut, FlagChangeRequest, FlagOut
-from app.service.records import as_dict, jsonable
 from app.service.state import State
 
 __all__ = ["flag_out", "router"]

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.service.records import as_dict, since_text
+from app.records import as_dict, since_text
 from app.service.sparkline import sparkline
 from flags.model import Mode
 

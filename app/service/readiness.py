@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from app.readiness import assess_system, rules_from
-from app.service.records import jsonable
-from app.service.state import ServiceState, service_state
+from app.records import jsonable
+from app.service.state import State
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/readiness", tags=["ops: readiness"])
-State = Annotated[ServiceState, Depends(service_state)]
 
 
 @router.get("")

@@ -154,8 +154,10 @@ def rollbacks(system: Any, from_mode: str, to_mode: str) -> float | None:
 async def assert_audited(system: Any, from_mode: str, to_mode: str, logs: list[Any]) -> None:
     latest = (await system.flags.history("player", 5))[0]
     assert (latest.actor, latest.previous_mode, latest.mode) == ("guard", from_mode, to_mode)
-    assert "async error rate" in latest.reason
-    assert latest.extra["figures"]["errors"]["async"] > 0
+    assert latest.reason.startswith("guard: catastrophe: fail; n async ")
+    decided = latest.extra["figures"]["decided_by"]
+    assert decided["rule"] == "catastrophe" and decided["extra"]["errors"] > 0
+    assert decided["estimate"] >= decided["threshold"] == 0.5
     events = [e for e in logs if e["event"] == "guard.rollback"]
     assert [(e["from_mode"], e["to_mode"]) for e in events] == [(from_mode, to_mode)]
     assert rollbacks(system, from_mode, to_mode) == 1

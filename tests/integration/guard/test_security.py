@@ -45,7 +45,7 @@ CREATES = {
 DELETES = {("DELETE", "/api/items/{item_instance_id}"): ("item_instances",)}
 #: Bookkeeping of the flags, the shadow engine, the guard and the counts by calling service,
 #: which change on their own (the counts are written up to a second after the calls).
-BOOKKEEPING = re.compile(r"^(flag|shadow_|divergence|alembic|service_)")
+BOOKKEEPING = re.compile(r"^(flag|shadow_|divergence|guard_|alembic|service_)")
 
 
 def ops_writes(app: Any) -> list[tuple[str, str]]:

@@ -89,3 +89,56 @@ class TestReadiness:
             assert 'data-ready="no"' in card and "open divergence group" in card
         finally:
             await put_flag(client, "player", mode="legacy")
+
+
+def catastrophe_decision(domain: str, mode: str) -> Any:
+    """A real decision of the guard's rules: every async call failing for a second."""
+    from app.guard_rules import Call, Judge, Thresholds
+
+    calls = [Call(100.0 + i / 50, 0.001, 0.001, False, True, True, False) for i in range(50)]
+    decision = Judge(lambda _d: Thresholds()).look(domain, mode, calls, 101.0)
+    assert decision.rollback is not None
+    return decision
+
+
+class TestGuardBanner:
+    """Rollbacks and dry-run decisions on the dashboard, each with its evidence beside it."""
+
+    async def test_rollback_and_dry_run_show_rule_n_estimate_ci_threshold(
+        self, client: httpx.AsyncClient, system: Any
+    ) -> None:
+        await put_flag(client, "room", mode="shadow")
+        await put_flag(client, "item", mode="shadow")
+        try:
+            rolled = catastrophe_decision("room", "shadow")
+            await system.flags.set(
+                "room", "legacy", reason=f"guard: {rolled.rollback.explain()}", actor="guard",
+                extra={"figures": rolled.figures(), "dry_run": False},
+            )  # fmt: skip
+            dry = catastrophe_decision("item", "shadow")
+            await system.flags.note(
+                "item", reason=f"guard (dry run, nothing changed): {dry.rollback.explain()}",
+                actor="guard", extra={"figures": dry.figures(), "dry_run": True,
+                                      "from_mode": "shadow", "to_mode": "legacy"},
+            )  # fmt: skip
+            assert (await system.flags.get("item")).mode == "shadow"  # nothing changed
+            html = (await client.get("/dashboard")).text
+            rollbacks = html[html.index('id="guard-rollbacks"') :]
+            rollbacks = rollbacks[: rollbacks.index("</div>")]
+            assert 'data-rule="catastrophe"' in rollbacks and "<b>room</b>" in rollbacks
+            n = rolled.rollback.n["async"]
+            assert n >= 20 and f'<dd class="n">async {n}</dd>' in rollbacks
+            assert '<dd class="estimate">1</dd>' in rollbacks
+            assert '<dd class="threshold">0.5</dd>' in rollbacks
+            assert '<dd class="ci">[' in rollbacks
+            dry_runs = html[html.index('id="guard-dry-runs"') :]
+            dry_runs = dry_runs[: dry_runs.index("</div>")]
+            assert "Nothing was changed" in dry_runs and "<b>item</b> would go shadow → legacy" in (
+                dry_runs)  # fmt: skip
+            assert "<b>item</b>" not in rollbacks
+            history = (await client.get("/api/flags/history", params={"domain": "item"})).json()[0]
+            assert history["actor"] == "guard" and history["extra"]["dry_run"] is True
+            assert (history["previous_mode"], history["mode"]) == ("shadow", "shadow")
+        finally:
+            await put_flag(client, "room", mode="legacy")
+            await put_flag(client, "item", mode="legacy")

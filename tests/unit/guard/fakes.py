@@ -34,6 +34,9 @@ class FakeFlags:
         self.caps[domain] = mode
         self.writes.append(("override", mode, options))
 
+    async def note(self, domain: str, **options: Any) -> None:
+        self.writes.append(("note", await self.effective_mode(domain), options))
+
     async def set(self, domain: str, mode: Mode, **options: Any) -> FlagState:
         self.states[domain] = dataclasses.replace(self.states[domain], mode=mode)
         self.writes.append(("set", mode, options))
