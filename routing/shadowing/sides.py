@@ -134,12 +134,21 @@ async def in_thread(route: Route, fn: Callable[..., Outcome], *args: Any) -> Out
 async def in_pool(
     route: Route, context: contextvars.Context, fn: Callable[..., Outcome], *args: Any
 ) -> Outcome:
-    """``fn(*args)`` in the legacy pool, timed from submission to the loop seeing the result.
+    """``fn(*args)`` in the legacy pool; its time is the call's own plus the waits around it.
 
     The legacy path, as an async caller meets it, includes the wait for a pool thread and the
-    hop back to the loop, as the async path's time includes waiting for the loop.
+    hop back to the loop, as the async path's time includes waiting for the loop. Only the
+    call ``fn`` timed is counted, not the capture, read-back or commit it does around it, so
+    both sides of a pair time the same thing.
     """
     submitted = _clock()
     loop = asyncio.get_running_loop()
-    outcome = await loop.run_in_executor(route.executor, context.run, fn, *args)
-    return dataclasses.replace(outcome, duration_s=_clock() - submitted)
+
+    def run() -> tuple[Outcome, float, float]:
+        began = _clock()
+        outcome = context.run(fn, *args)
+        return outcome, began, _clock()
+
+    outcome, began, ended = await loop.run_in_executor(route.executor, run)
+    waited = (began - submitted) + (_clock() - ended)
+    return dataclasses.replace(outcome, duration_s=outcome.duration_s + waited)

@@ -27,7 +27,14 @@ from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_PLAN, WritePlan
 from routing.shadowing.preemption import EntityKey
-from routing.shadowing.sides import Args, Outcome, call_later, in_thread, private_arguments
+from routing.shadowing.sides import (
+    Args,
+    Outcome,
+    call_later,
+    in_pool,
+    in_thread,
+    private_arguments,
+)
 from routing.shadowing.transactions import (
     AlreadyOpen,
     AsyncPath,
@@ -200,7 +207,8 @@ class Writes:
             return loop.create_task(coro, context=contextvars.Context())
         capture = call.plan.capture(call.keys, "psycopg2")
         write = call_later(route.legacy, sargs, skwargs)
-        return loop.run_in_executor(
-            route.executor, contextvars.Context().run, shadow_write_legacy, self._paths.legacy,
-            write, capture, primary.pre, config,
+        timed = in_pool(
+            route, contextvars.Context(), shadow_write_legacy, self._paths.legacy, write,
+            capture, primary.pre, config,
         )  # fmt: skip
+        return loop.create_task(timed, context=contextvars.Context())

@@ -5,14 +5,14 @@ which path answered them, the errors of the answering path, and the comparisons,
 shadow timeouts and shadow errors of the shadowed ones. ``service_divergences`` records which
 services hit which divergence group (by signature), so open groups can be attributed.
 
-Revision ID: 0005_service_rollup
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 """
 
 from alembic import op
 
-revision = "0005_service_rollup"
-down_revision = "0004"
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
