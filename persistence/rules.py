@@ -124,11 +124,6 @@ def require_key(value: object, what: str, *, max_length: int = 100) -> str:
 # --- health --------------------------------------------------------------------------------
 
 
-def clamp_hp(value: int, max_hp: int) -> int:
-    """HP never exceeds max and never falls below -10 (dead)."""
-    return max(HP_DEAD, min(max_hp, value))
-
-
 def health_events(
     player_id: UUID, old: int, new: int, max_hp: int, damage_type: str | None, reason: str
 ) -> list[object]:
@@ -170,12 +165,6 @@ def require_stat_field(field_name: object) -> str:
             f"unknown stat field {field_name!r}; allowed: {', '.join(sorted(STAT_BOUNDS))}"
         )
     return field_name
-
-
-def clamp_stat(field_name: str, value: int) -> int:
-    """A stat value within its field's bounds."""
-    low, high = STAT_BOUNDS[field_name]
-    return max(low, min(high, value))
 
 
 def stat_events(player_id: UUID, field_name: str, old: int, new: int, reason: str) -> list[object]:

@@ -44,26 +44,6 @@ def _player(**changes: Any) -> Player:
     return player
 
 
-class TestClampHp:
-    """HP stays within [-10, max]."""
-
-    @pytest.mark.parametrize(
-        ("value", "max_hp", "expected"),
-        [
-            (50, 100, 50),
-            (150, 100, 100),
-            (100, 100, 100),
-            (-10, 100, -10),
-            (-11, 100, -10),
-            (-500, 80, -10),
-            (0, 1, 0),
-            (2, 1, 1),
-        ],
-    )
-    def test_clamp(self, value: int, max_hp: int, expected: int) -> None:
-        assert rules.clamp_hp(value, max_hp) == expected
-
-
 class TestHealthEvents:
     """HPChanged when HP moved; then dying when crossing into [-9, 0], or death at -10."""
 
@@ -201,7 +181,7 @@ class TestIdsAndText:
 
 
 class TestStatFields:
-    """Only whitelisted names reach SQL; values clamp to each field's bounds."""
+    """Only whitelisted names reach SQL."""
 
     @pytest.mark.parametrize("name", [*INJECTIONS, None, 5])
     def test_rejects(self, name: Any) -> None:
@@ -225,13 +205,6 @@ class TestStatFields:
             "corruption",
             "occult_knowledge",
         }
-
-    @pytest.mark.parametrize(
-        ("name", "value", "expected"),
-        [("strength", 0, 1), ("strength", 101, 100), ("sanity", -3, 0), ("fear", 55, 55)],
-    )
-    def test_clamp_stat(self, name: str, value: int, expected: int) -> None:
-        assert rules.clamp_stat(name, value) == expected
 
 
 class TestInventory:
