@@ -123,12 +123,12 @@ class Readiness:
 
 
 def rules_from(settings: Any) -> ReadinessRules:
-    """The rules from ``DUALPATH_READINESS_*`` and the guard's error rate."""
+    """The rules from ``DUALPATH_READINESS_*``."""
     return ReadinessRules(
         min_minutes=settings.readiness_min_minutes,
         target_rate=settings.readiness_target_rate,
         confidence=settings.readiness_confidence,
-        max_error_rate=settings.guard_max_error_rate,
+        max_error_rate=settings.readiness_max_error_rate,
     )
 
 

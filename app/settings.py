@@ -9,10 +9,12 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.guard_rules import Thresholds
+from app.readiness import ReadinessRules
 from routing.paths import LEGACY_THREADS
 from routing.shadowing.config import DEFAULTS as RUNNER
 
 _GUARD = Thresholds()  # the guard's defaults, stated once in app/guard_rules.py
+_READINESS = ReadinessRules()  # readiness' defaults, stated once in app/readiness.py
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -86,6 +88,8 @@ class Settings(BaseSettings):
     # The divergence rate every operation that ran must be shown to be below, and how sure.
     readiness_target_rate: float = Field(default=0.001, gt=0, lt=1)
     readiness_confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    # the async error rate readiness bounds; the guard's own floor is guard_max_error_rate
+    readiness_max_error_rate: float = Field(default=_READINESS.max_error_rate, gt=0, le=1)
 
     def unleash_options(self) -> dict[str, Any]:
         """Keyword arguments for ``flags.unleash.UnleashFlags``."""

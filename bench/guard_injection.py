@@ -29,19 +29,38 @@ def wrapped(owner: Any, name: str, wrap: Callable[[Any], Any]) -> Iterator[None]
         delattr(owner, name)
 
 
-def slower_async_reads(system: Any, factor: float = 2.0) -> contextlib.AbstractContextManager[None]:
-    """The async path's player reads take ``factor`` times as long as they really do."""
+@contextlib.contextmanager
+def slower_async_reads(system: Any, factor: float = 2.0) -> Iterator[None]:
+    """The async path's player reads take ``factor`` times as long as the legacy path's.
+
+    Each async read times the legacy path's same read beside it, on a legacy layer of its own
+    (so it never waits on the router's pool), then waits until ``factor`` times that has
+    passed: the regression is ``factor`` against legacy however fast or busy the machine is.
+    """
+    from persistence.legacy import PersistenceLayer
+
+    legacy = PersistenceLayer(system.database_url, pool_size=2)
+
+    def timed_legacy(*args: Any, **kwargs: Any) -> float:
+        started = time.perf_counter()
+        legacy.get_player(*args, **kwargs)
+        return time.perf_counter() - started
 
     def wrap(real: Any) -> Any:
         async def slower(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             found = await real(*args, **kwargs)
-            await asyncio.sleep((factor - 1) * (time.perf_counter() - started))
+            legacy_s = await asyncio.to_thread(timed_legacy, *args, **kwargs)
+            await asyncio.sleep(max(0.0, factor * legacy_s - (time.perf_counter() - started)))
             return found
 
         return slower
 
-    return wrapped(system.async_layer.repos.players, "get_player_by_id", wrap)
+    try:
+        with wrapped(system.async_layer.repos.players, "get_player_by_id", wrap):
+            yield
+    finally:
+        legacy.close()
 
 
 def failing_async_reads(system: Any, share: float, seed: int = 3) -> Any:
