@@ -84,7 +84,7 @@
   function refresh(force) {
     var live = document.getElementById("live"), pause = document.getElementById("pause");
     if (!live || (!force && (document.hidden || (pause && pause.checked)))) return;
-    if (!force && live.querySelector("details[open]")) return;  // a form is being filled in
+    if (!force && live.querySelector("details[open] form")) return;  // a form is being filled in
     fetch(location.href, { headers: { Accept: "text/html" } })
       .then(function (resp) { return resp.ok ? resp.text() : Promise.reject(resp.status); })
       .then(function (html) {
