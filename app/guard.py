@@ -219,7 +219,8 @@ class Guard:
         for decision in decisions:
             domain, mode = decision.domain, modes[decision.domain]
             self.last[domain] = decision
-            dry = self.thresholds(domain).dry_run
+            limits = self.thresholds(domain)
+            dry = decision.rollback is not None and not limits.acts_on(decision.rollback)
             looks.append((decision, look_outcome(decision, dry_run=dry)))
             if decision.rollback is None:
                 continue

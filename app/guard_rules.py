@@ -51,6 +51,7 @@ from app.statistics import (
 from app.verdicts import Outcome, Verdict
 
 __all__ = [
+    "LATENCY_RULES",
     "TESTS_PER_LOOK",
     "Call",
     "Decision",
@@ -63,6 +64,10 @@ __all__ = [
 TESTS_PER_LOOK = 8
 EXPECTED_TAIL = 0.01  # the share of calls above a p99, by definition
 _FLOOR_S = 1e-6  # a duration below a microsecond is measured as one
+
+
+#: The rules that judge latency: advisory (recorded as dry runs) unless ``enforce_latency``.
+LATENCY_RULES = frozenset({"latency", "tail"})
 
 
 class Call(NamedTuple):
@@ -96,10 +101,17 @@ class Thresholds:
     short_window_s: float = 10.0
     fast_window_s: float = 2.0
     dry_run: bool = False
+    enforce_latency: bool = False  # latency and tail failures act; else recorded as dry runs
 
     def with_overrides(self, overrides: Mapping[str, float | bool]) -> Thresholds:
         """These thresholds with some fields replaced (already validated)."""
         return replace(self, **overrides)  # type: ignore[arg-type]
+
+    def acts_on(self, verdict: Verdict) -> bool:
+        """Whether a rollback decided by ``verdict`` is made, rather than recorded as a dry run."""
+        if self.dry_run:
+            return False
+        return self.enforce_latency or verdict.rule not in LATENCY_RULES
 
     @property
     def test_tail(self) -> float:

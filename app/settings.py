@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     # The guard (app/guard.py, rules in app/guard_rules.py, design in docs/rollout.md).
     guard_enabled: bool = True
     guard_dry_run: bool = _GUARD.dry_run  # judge and record, change nothing
+    guard_enforce_latency: bool = _GUARD.enforce_latency  # latency and tail rules act
     guard_max_divergence_rate: float = Field(default=_GUARD.max_divergence_rate, gt=0, le=1)
     guard_max_error_rate: float = Field(default=_GUARD.max_error_rate, gt=0, le=1)
     guard_max_latency_ratio: float = Field(default=_GUARD.max_latency_ratio, gt=0)

@@ -73,7 +73,11 @@ async def soak(
         out, _ = await asyncio.to_thread(child.communicate, timeout=seconds + 120)
         latency = _latency(system)
         history = await system.flags.history(limit=200)
-        entries = [c for c in history if c.actor == "guard" and c.changed_at.timestamp() >= started]
+        entries = [
+            c for c in history
+            if c.actor == "guard" and c.changed_at.timestamp() >= started
+            and not (c.extra or {}).get("dry_run")
+        ]  # fmt: skip
     looks, streak, judged = await _record(url, started)
     return SoakResult(
         seconds=report.seconds,

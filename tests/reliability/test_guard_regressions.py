@@ -38,9 +38,13 @@ REGRESSIONS: dict[str, tuple[Callable[[Any], Any], float, str]] = {
 
 @contextlib.asynccontextmanager
 async def opened(url: str, **settings: Any) -> AsyncIterator[Any]:
-    """A whole system in which ``player`` runs ``live``; every flag back to legacy afterwards."""
+    """A whole system in which ``player`` runs ``live``; every flag back to legacy afterwards.
+
+    The latency rules act here (``guard_enforce_latency``) unless a test says otherwise.
+    """
     from app.bootstrap import open_system
 
+    settings = {"guard_enforce_latency": True, **settings}
     async with open_system(settings_for(url, **settings)) as system:
         require_runner(system)
         for state in await system.flags.list():
@@ -174,4 +178,27 @@ class TestDryRun:
             events = [e["event"] for e in logs if e["event"].startswith("guard.")]
             assert events and set(events) == {"guard.dry_run"}
             assert counted(system, "dualpath_guard_dry_run_rollbacks_total") == len(events)
+            assert counted(system, "dualpath_guard_rollbacks_total") == 0
+
+
+class TestLatencyAdvisory:
+    """Without ``guard_enforce_latency`` a latency regression is recorded as a dry run only."""
+
+    async def test_latency_regression_is_recorded_not_acted_on(self, seeded_database: str) -> None:
+        async with (
+            opened(seeded_database, guard_enforce_latency=False) as system,
+            reads(system),
+        ):
+            await asyncio.sleep(1.0)
+            with slower_async_reads(system, 2.0):
+                started = time.time()
+
+                async def recorded() -> bool:
+                    return bool(await guard_entries(system, started))
+
+                await until(recorded, 30.0)
+            [entry] = (await guard_entries(system, started))[-1:]
+            assert entry.extra["dry_run"] is True and entry.mode == entry.previous_mode == "live"
+            assert_explained(entry, "latency")
+            assert system.flags.mode_for("player", "k", None) == "live"
             assert counted(system, "dualpath_guard_rollbacks_total") == 0
