@@ -18,6 +18,7 @@ loop thread) is attributed to it too. A cancelled call is not counted.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import Token
 from functools import partial
 from typing import Any, Final
 
@@ -66,28 +67,19 @@ def attribute(router: Any, record: Record, names: ServiceNames) -> None:
 
 def counted(serve: Dispatch, path: str, record: Record, names: ServiceNames) -> Dispatch:
     """``serve``, recording each call under its service once the answering path is done."""
-    current, known, label = _service.get, names.labels.get, names.label
-    made, make = _records(path)
+    enter = _entering(path, names)
 
     async def serve_counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        own = route.service
-        if own is None:
-            name = current()
-            token = None
-        else:
-            name = own
-            token = _service.set(own)
-        service = known(name) or label(name)
-        ok_failed = made((service, route)) or make(service, route)
+        (answered, raised), token = enter(route)
         try:
             result = await serve(route, args, kwargs)
         except Exception:
-            record(ok_failed[1])
+            record(raised)
             raise
         finally:
             if token is not None:
                 _service.reset(token)
-        record(ok_failed[0])
+        record(answered)
         return result
 
     return serve_counted
@@ -97,34 +89,43 @@ def counted_sync(
     serve: SyncDispatch, path: str, record: Record, names: ServiceNames
 ) -> SyncDispatch:
     """The blocking twin of :func:`counted`, for the sync facade."""
-    current, known, label = _service.get, names.labels.get, names.label
-    made, make = _records(path)
+    enter = _entering(path, names)
 
     def serve_counted(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        own = route.service
-        if own is None:
-            name = current()
-            token = None
-        else:
-            name = own
-            token = _service.set(own)
-        service = known(name) or label(name)
-        ok_failed = made((service, route)) or make(service, route)
+        (answered, raised), token = enter(route)
         try:
             result = serve(route, args, kwargs)
         except Exception:
-            record(ok_failed[1])
+            record(raised)
             raise
         finally:
             if token is not None:
                 _service.reset(token)
-        record(ok_failed[0])
+        record(answered)
         return result
 
     return serve_counted
 
 
 Records = tuple[CallRecord, CallRecord]
+
+
+def _entering(
+    path: str, names: ServiceNames
+) -> Callable[[Route], tuple[Records, Token[str | None] | None]]:
+    """What a call does first: its view's own service set in the context (the token to reset,
+    or None), then the two records of its bounded label and route."""
+    current, known, label = _service.get, names.labels.get, names.label
+    made, make = _records(path)
+
+    def enter(route: Route) -> tuple[Records, Token[str | None] | None]:
+        own = route.service
+        token = None if own is None else _service.set(own)
+        name = current()
+        service = known(name) or label(name)
+        return made((service, route)) or make(service, route), token
+
+    return enter
 
 
 def _records(
