@@ -27,6 +27,7 @@ _THRESHOLD_OPTIONS = {
     "max_divergence_rate": "--max-divergence-rate",
     "alpha": "--alpha",
     "failure_limit": "--failure-limit",
+    "max_loop_lag_ms": "--max-loop-lag-ms",
 }
 
 
@@ -45,6 +46,9 @@ def replay_command(
     max_divergence_rate: float | None = typer.Option(None, "--max-divergence-rate"),
     alpha: float | None = typer.Option(None, "--alpha", help="False-alarm chance per look."),
     failure_limit: int | None = typer.Option(None, "--failure-limit"),
+    max_loop_lag_ms: float | None = typer.Option(
+        None, "--max-loop-lag-ms", help="Judge latency only on pairs timed on a loop this quiet."
+    ),
     every_look: bool = typer.Option(False, "--all", help="Print every look, not only failing."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
 ) -> None:
@@ -62,7 +66,7 @@ def replay_command(
         "max_latency_ratio": max_latency_ratio, "max_tail_ratio": max_tail_ratio,
         "max_error_rate": max_error_rate,
         "max_divergence_rate": max_divergence_rate, "alpha": alpha,
-        "failure_limit": failure_limit,
+        "failure_limit": failure_limit, "max_loop_lag_ms": max_loop_lag_ms,
     }  # fmt: skip
     try:
         seconds = parse_since(since)

@@ -3,7 +3,9 @@
 Figures come from this process, as they happen: every Result of the shadow engine (modes
 ``shadow`` and ``live``, through ``ShadowEngine.add_listener``) and every call served in
 ``async`` mode (the router's ``async`` strategy, wrapped). Each call is one tuple appended to
-a bounded :class:`CallWindow`; the statistics run in the guard's look, every ``interval_s``.
+a bounded :class:`CallWindow`, with the event loop's lag as it ended (:class:`LoopLag`, which
+the guard runs beside its looks); the statistics run in the guard's look, every
+``interval_s``.
 
 A look judges each guarded domain's current mode with the rules of :mod:`app.guard_rules`
 (catastrophe, errors, divergence, latency, tail; each pass, inconclusive or fail) and acts
@@ -37,6 +39,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from app.guard_record import GuardRecord, look_outcome
 from app.guard_rules import Decision, Judge, Thresholds
 from app.guard_window import CallWindow, is_fault
+from app.loop_lag import LoopLag
 from flags.model import FlagError, FlagProvider, FlagSourceUnavailable, Mode
 from flags.transitions import step_back
 from observability import report_error
@@ -121,7 +124,10 @@ class Guard:
         self._default = default or Thresholds()
         self._limits = {d: thresholds.get(d, self._default) for d in self._domains}
         window = max(t.window_s for t in self._limits.values())
-        self.window = CallWindow(window, per_second, clock, record=record is not None)
+        self.loop_lag = LoopLag()
+        self.window = CallWindow(
+            window, per_second, clock, record=record is not None, lag=self.loop_lag.during
+        )
         self.judge = Judge(self.thresholds)
         self.record = record
         self.last: dict[str, Decision] = {}
@@ -192,9 +198,10 @@ class Guard:
         return counted
 
     def start(self) -> None:
-        """Look every ``interval_s`` seconds in the background."""
+        """Look every ``interval_s`` seconds in the background, and time the loop's lag."""
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run(), name="guard")
+            self.loop_lag.start()
 
     async def stop(self) -> None:
         """Stop looking, and close the record."""
@@ -203,6 +210,7 @@ class Guard:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.loop_lag.stop()
         if self.record is not None:
             await self.record.close()
 

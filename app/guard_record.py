@@ -1,10 +1,10 @@
 """The guard's record in PostgreSQL: every call it judged and every look it took, for replay.
 
 Written once per look, off the calling threads: the calls each (domain, mode) gained since the
-last look, as parallel arrays in one ``guard_calls`` row, and one ``guard_looks`` row per
-domain looked at (migration 0005). Rows older than ``retention_s`` are deleted once a minute.
-If the database cannot be reached the record is dropped for that look, logged once per outage,
-and the guard goes on judging from memory.
+last look, as parallel arrays in one ``guard_calls`` row (with each call's event-loop lag,
+migration 0007), and one ``guard_looks`` row per domain looked at (migration 0005). Rows older
+than ``retention_s`` are deleted once a minute. If the database cannot be reached the record
+is dropped for that look, logged once per outage, and the guard goes on judging from memory.
 
 :func:`load` reads a stretch of the record back for ``dualpath guard replay``.
 """
@@ -29,8 +29,9 @@ __all__ = ["GuardRecord", "LookRow", "Recorded", "load", "look_outcome", "source
 
 LEGACY_FAULT, ASYNC_FAULT, COMPARED, DIVERGED = 1, 2, 4, 8
 INSERT_CALLS = """
-INSERT INTO guard_calls (source, domain, mode, first_at, last_at, at, legacy_s, async_s, bits)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+INSERT INTO guard_calls
+    (source, domain, mode, first_at, last_at, at, legacy_s, async_s, bits, loop_lag_s)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
 """
 INSERT_LOOK = """
 INSERT INTO guard_looks (source, domain, mode, at, outcome, streak, decided_by)
@@ -41,7 +42,7 @@ PRUNE = (
     "DELETE FROM guard_looks WHERE at < $1",
 )
 SELECT_CALLS = """
-SELECT source, mode, at, legacy_s, async_s, bits FROM guard_calls
+SELECT source, mode, at, legacy_s, async_s, bits, loop_lag_s FROM guard_calls
 WHERE domain = $1 AND last_at > $2 AND first_at <= $3 ORDER BY first_at, id
 """
 SELECT_LOOKS = """
@@ -73,10 +74,10 @@ def _bits(call: Call) -> int:
     )
 
 
-def _call(at: float, legacy_s: float, async_s: float, bits: int) -> Call:
+def _call(at: float, legacy_s: float, async_s: float, bits: int, lag_s: float) -> Call:
     return Call(
         at, legacy_s, async_s, bool(bits & LEGACY_FAULT), bool(bits & ASYNC_FAULT),
-        bool(bits & COMPARED), bool(bits & DIVERGED),
+        bool(bits & COMPARED), bool(bits & DIVERGED), lag_s,
     )  # fmt: skip
 
 
@@ -119,7 +120,8 @@ class GuardRecord:
     ) -> None:  # fmt: skip
         rows = [
             (self.source, domain, mode, kept[0].at, kept[-1].at, [c.at for c in kept],
-             [c.legacy_s for c in kept], [c.async_s for c in kept], [_bits(c) for c in kept])
+             [c.legacy_s for c in kept], [c.async_s for c in kept], [_bits(c) for c in kept],
+             [c.loop_lag_s for c in kept])
             for (domain, mode), kept in calls.items() if kept and mode != "legacy"
         ]  # fmt: skip
         if rows:
@@ -190,7 +192,8 @@ async def load(
     calls: dict[str, dict[str, list[Call]]] = {}
     for row in call_rows:
         kept = calls.setdefault(row["source"], {}).setdefault(row["mode"], [])
-        kept.extend(map(_call, row["at"], row["legacy_s"], row["async_s"], row["bits"]))
+        lags = row["loop_lag_s"] or [0.0] * len(row["at"])  # recorded before migration 0007
+        kept.extend(map(_call, row["at"], row["legacy_s"], row["async_s"], row["bits"], lags))
     for modes in calls.values():
         for kept in modes.values():
             kept.sort(key=lambda c: c.at)

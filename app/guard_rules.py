@@ -27,6 +27,10 @@ Rules, each ``pass``, ``inconclusive`` (not enough data: hold) or ``fail``:
   ``min_exceedances`` of them and the Wilson lower bound of their share above the 1% that
   legacy's p99 lets through.
 
+The latency and tail rules judge only the pairs timed while the event loop lagged at most
+``max_loop_lag_ms`` (:func:`on_a_quiet_loop`); the pairs set aside, and the worst lag among
+them, are in the verdict. With too few quiet pairs the rule is inconclusive.
+
 Each statistical test runs at ``alpha / TESTS_PER_LOOK``, so a whole look errs with
 probability at most ``alpha`` when nothing is wrong.
 """
@@ -66,7 +70,8 @@ EXPECTED_TAIL = 0.01  # the share of calls above a p99, by definition
 _FLOOR_S = 1e-6  # a duration below a microsecond is measured as one
 
 
-#: The rules that judge latency: advisory (recorded as dry runs) unless ``enforce_latency``.
+#: The rules that judge latency: judged on a quiet loop only; advisory (recorded as dry runs)
+#: where ``enforce_latency`` is off.
 LATENCY_RULES = frozenset({"latency", "tail"})
 
 
@@ -80,6 +85,7 @@ class Call(NamedTuple):
     async_fault: bool
     compared: bool  # both paths observed within the shadow timeout
     diverged: bool
+    loop_lag_s: float = 0.0  # the event loop's lag as the call ended (app.loop_lag)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,8 +106,9 @@ class Thresholds:
     window_s: float = 60.0
     short_window_s: float = 10.0
     fast_window_s: float = 2.0
+    max_loop_lag_ms: float = 10.0  # pairs timed on a loop lagging more are not judged for latency
     dry_run: bool = False
-    enforce_latency: bool = False  # latency and tail failures act; else recorded as dry runs
+    enforce_latency: bool = True  # latency and tail failures act; else recorded as dry runs
 
     def with_overrides(self, overrides: Mapping[str, float | bool]) -> Thresholds:
         """These thresholds with some fields replaced (already validated)."""
@@ -139,16 +146,50 @@ def _span_rules(
     if mode == "live":
         found.append(divergence(part, limits))
     answered = [c for c in part if c.compared and not c.legacy_fault and not c.async_fault]
-    recent = answered[-limits.latency_pairs :]
+    quiet = on_a_quiet_loop(answered, limits)
+    recent = quiet[-limits.latency_pairs :]
     if len(recent) not in cache:  # both spans hold the same last pairs when traffic is high
         cache[len(recent)] = latency(recent, limits)
-    found += [cache[len(recent)], tail(answered, limits)]
-    return [_spanned(v, span) for v in found]
+    found += [cache[len(recent)], tail(quiet, limits)]
+    lagged = _set_aside(answered, quiet, limits)
+    return [_spanned(v, span, lagged if v.rule in LATENCY_RULES else None) for v in found]
 
 
-def _spanned(verdict: Verdict, span: float) -> Verdict:
-    return replace(verdict, detail=_join(f"over {span:g} s", verdict.detail), extra={
-        **verdict.extra, "span_s": span})  # fmt: skip
+def on_a_quiet_loop(pairs: Sequence[Call], limits: Thresholds) -> list[Call]:
+    """The pairs timed while the event loop lagged at most ``max_loop_lag_ms``.
+
+    On a saturated loop an async call waits for several turns where a pool thread's call
+    waits for one hop back, so its ratio measures the scheduler, not the path.
+    """
+    most = limits.max_loop_lag_ms / 1000
+    return [c for c in pairs if c.loop_lag_s <= most]
+
+
+def _set_aside(
+    answered: Sequence[Call], quiet: Sequence[Call], limits: Thresholds
+) -> dict[str, Any]:
+    lagged = [c.loop_lag_s for c in answered if c.loop_lag_s > limits.max_loop_lag_ms / 1000]
+    return {
+        "lagged_pairs": len(lagged),
+        "quiet_pairs": len(quiet),
+        "max_loop_lag_ms": limits.max_loop_lag_ms,
+        "worst_loop_lag_ms": round(max(lagged, default=0.0) * 1000, 3),
+    }
+
+
+def _spanned(verdict: Verdict, span: float, lag: dict[str, Any] | None = None) -> Verdict:
+    extra = {**verdict.extra, "span_s": span, **(lag or {})}
+    detail = _join(f"over {span:g} s", verdict.detail, _lag_note(lag))
+    return replace(verdict, detail=detail, extra=extra)
+
+
+def _lag_note(lag: dict[str, Any] | None) -> str:
+    if not lag or not lag["lagged_pairs"]:
+        return ""
+    return (
+        f"{lag['lagged_pairs']} pairs set aside, timed while the event loop lagged more than "
+        f"{lag['max_loop_lag_ms']:g} ms (worst {lag['worst_loop_lag_ms']:.3g} ms)"
+    )
 
 
 def _join(*parts: str) -> str:

@@ -1,11 +1,11 @@
 """The guard's live figures: each call's paired durations and faults, per domain and mode.
 
 Fed from this process only, on the calling thread, so an add is one tuple appended under one
-lock. A (domain, mode) keeps at most ``per_second`` calls of each wall-clock second (the
-first ones; later calls of a busy second are counted as ``skipped``) and forgets calls older
-than ``window_s``, so memory and the cost of a look stay bounded. The calls kept are also
-queued for the record (:mod:`app.guard_record`), which is how replay sees exactly what the
-live guard judged.
+lock, with the event loop's lag as the call ended (:mod:`app.loop_lag`). A (domain, mode)
+keeps at most ``per_second`` calls of each wall-clock second (the first ones; later calls of a
+busy second are counted as ``skipped``) and forgets calls older than ``window_s``, so memory
+and the cost of a look stay bounded. The calls kept are also queued for the record
+(:mod:`app.guard_record`), which is how replay sees exactly what the live guard judged.
 """
 
 from __future__ import annotations
@@ -75,8 +75,10 @@ class CallWindow:
         per_second: int = 500,
         clock: Callable[[], float] = time.time,
         record: bool = False,
+        lag: Callable[[float], float] = lambda _duration_s: 0.0,
     ) -> None:
         self.window_s = window_s
+        self._lag = lag
         self.per_second = per_second
         self._clock = clock
         self._record = record
@@ -87,13 +89,16 @@ class CallWindow:
         """Count one shadowed call (the engine's listener)."""
         with self._lock:
             now = self._clock()
-            self._add((result.domain, result.mode), call_of(result, now), now)
+            call = call_of(result, now)
+            call = call._replace(loop_lag_s=self._lag(call.legacy_s + call.async_s))
+            self._add((result.domain, result.mode), call, now)
 
     def add_call(self, domain: str, mode: str, duration_s: float, fault: bool) -> None:
         """Count one call served by the async path alone (``async`` mode)."""
         with self._lock:
             now = self._clock()
-            self._add((domain, mode), Call(now, 0.0, duration_s, False, fault, False, False), now)
+            call = Call(now, 0.0, duration_s, False, fault, False, False, self._lag(duration_s))
+            self._add((domain, mode), call, now)
 
     def _add(self, key: Key, call: Call, now: float) -> None:
         kept = self._keys.get(key)

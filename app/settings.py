@@ -73,6 +73,7 @@ class Settings(BaseSettings):
     guard_window_s: float = Field(default=_GUARD.window_s, gt=0, le=3600)
     guard_short_window_s: float = Field(default=_GUARD.short_window_s, gt=0, le=3600)
     guard_fast_window_s: float = Field(default=_GUARD.fast_window_s, gt=0, le=60)
+    guard_max_loop_lag_ms: float = Field(default=_GUARD.max_loop_lag_ms, gt=0, le=60_000)
     guard_interval_s: float = Field(default=1.0, gt=0, le=60)
     guard_calls_per_second: int = Field(default=500, ge=1, le=100_000)
     guard_record: bool = True  # keep the judged calls in PostgreSQL for replay

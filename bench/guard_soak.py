@@ -8,7 +8,8 @@ process, ``dualpath traffic``, saturates the machine with its own system and gua
 database of its own on the same server: on the same rows its writes would race the measured
 process's comparisons, which no process can tell from a divergence. The guard must roll
 nothing back: every entry by actor ``guard`` in the flag history during the run is a false
-rollback.
+rollback, or a false dry-run decision where a rule is advisory. The figures include the
+event-loop lag the guard charged the judged calls with, and the share it set aside.
 
 ``python -m bench.guard_soak [seconds]`` runs it (default 600 s) on a fresh database, writes
 the figures to ``docs/benchmarks.md`` and the recorded latencies of the compared calls to
@@ -53,6 +54,8 @@ class SoakResult:
     rollbacks: list[str]
     latency: dict[str, str] = field(default_factory=dict)  # last latency verdict per domain
     load_process_calls: int = 0
+    dry_runs: list[str] = field(default_factory=list)
+    loop_lag: dict[str, float] = field(default_factory=dict)  # quantiles, ms; share lagged
 
 
 async def soak(
@@ -73,12 +76,11 @@ async def soak(
         out, _ = await asyncio.to_thread(child.communicate, timeout=seconds + 120)
         latency = _latency(system)
         history = await system.flags.history(limit=200)
-        entries = [
-            c for c in history
-            if c.actor == "guard" and c.changed_at.timestamp() >= started
-            and not (c.extra or {}).get("dry_run")
-        ]  # fmt: skip
+        entries = [c for c in history if c.actor == "guard" and c.changed_at.timestamp() >= started]
+        most_lag_ms = system.guard.thresholds(LIVE[0]).max_loop_lag_ms
     looks, streak, judged = await _record(url, started)
+    rolled = [c for c in entries if not (c.extra or {}).get("dry_run")]
+    dry = [c for c in entries if (c.extra or {}).get("dry_run")]
     return SoakResult(
         seconds=report.seconds,
         calls=sum(report.operations.values()),
@@ -86,9 +88,11 @@ async def soak(
         judged_calls=judged,
         looks=looks,
         max_streak=streak,
-        rollbacks=[f"{c.domain} {c.previous_mode}->{c.mode}: {c.reason}" for c in entries],
+        rollbacks=[f"{c.domain} {c.previous_mode}->{c.mode}: {c.reason}" for c in rolled],
         latency=latency,
         load_process_calls=_calls_of(out),
+        dry_runs=[f"{c.domain} {c.mode}: {c.reason}" for c in dry],
+        loop_lag=await _loop_lag(url, started, most_lag_ms),
     )
 
 
@@ -143,6 +147,26 @@ async def _record(url: str, since: float) -> tuple[dict[str, int], int, int]:
     return {r["outcome"]: r["n"] for r in rows}, int(streak), int(judged)
 
 
+async def _loop_lag(url: str, since: float, most_ms: float) -> dict[str, float]:
+    """The loop lag the guard charged the compared calls with: quantiles and the share set aside."""
+    conn = await asyncpg.connect(url)
+    try:
+        row = await conn.fetchrow(
+            "SELECT percentile_cont(ARRAY[0.5, 0.9, 0.99]) WITHIN GROUP (ORDER BY lag) AS q, "
+            "avg((lag * 1000 > $2)::int) AS lagged, count(*) AS n "
+            "FROM guard_calls, unnest(loop_lag_s) AS lag "
+            "WHERE first_at >= $1 AND mode <> 'async'",
+            since, most_ms,
+        )  # fmt: skip
+    finally:
+        await conn.close()
+    if not row or not row["n"]:
+        return {}
+    p50, p90, p99 = (q * 1000 for q in row["q"])
+    return {"p50_ms": p50, "p90_ms": p90, "p99_ms": p99, "share_lagged": float(row["lagged"]),
+            "threshold_ms": most_ms, "calls": int(row["n"])}  # fmt: skip
+
+
 async def save_latencies(url: str, since: float, limit: int = 50_000) -> int:
     """The durations of both paths' compared, successful calls, for the simulation."""
     conn = await asyncpg.connect(url)
@@ -183,7 +207,7 @@ def main(argv: list[str]) -> int:
             _admin(f'DROP DATABASE IF EXISTS "{made.rsplit("/", 1)[1]}" WITH (FORCE)')
     print(json.dumps(asdict(result), indent=2))
     write_section("guard A/A soak", _markdown(result, kept))
-    return 0 if not result.rollbacks else 1
+    return 0 if not (result.rollbacks or result.dry_runs) else 1
 
 
 def _markdown(result: SoakResult, kept: int) -> str:
@@ -203,13 +227,27 @@ def _markdown(result: SoakResult, kept: int) -> str:
         f"| looks by outcome | {looks} |",
         f"| longest failing streak | {result.max_streak} |",
         f"| false rollbacks | {len(result.rollbacks)} |",
+        f"| dry-run decisions (would have rolled back) | {len(result.dry_runs)} |",
+        _lag_row(result.loop_lag),
         f"| latency samples kept for the simulation | {kept:,} |",
     ]
     lines += ["", "Last latency verdict per domain (60 s span):", ""]
     lines += [f"- `{d}`: {text}" for d, text in sorted(result.latency.items())]
     if result.rollbacks:
         lines += ["", "Rollbacks:", ""] + [f"- {r}" for r in result.rollbacks]
+    if result.dry_runs:
+        lines += ["", "Dry-run decisions:", ""] + [f"- {r}" for r in result.dry_runs]
     return "\n".join(lines)
+
+
+def _lag_row(lag: dict[str, float]) -> str:
+    if not lag:
+        return "| event-loop lag of the judged calls | not recorded |"
+    return (
+        f"| event-loop lag of the judged calls | p50 {lag['p50_ms']:.2g} ms, p90 "
+        f"{lag['p90_ms']:.2g} ms, p99 {lag['p99_ms']:.2g} ms; {lag['share_lagged']:.1%} of "
+        f"{lag['calls']:,.0f} above {lag['threshold_ms']:g} ms, set aside from latency |"
+    )
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ REGRESSIONS: dict[str, tuple[Callable[[Any], Any], float, str]] = {
 async def opened(url: str, **settings: Any) -> AsyncIterator[Any]:
     """A whole system in which ``player`` runs ``live``; every flag back to legacy afterwards.
 
-    The latency rules act here (``guard_enforce_latency``) unless a test says otherwise.
+    The latency rules act here (``guard_enforce_latency``, the default, stated) unless a test
+    says otherwise.
     """
     from app.bootstrap import open_system
 

@@ -3,7 +3,8 @@
 The module records one window on its own database: ``player`` in ``live``, its async reads
 made 2x slower until the guard rolls it back. Replayed with ``max_latency_ratio`` 3 nothing
 rolls back; replayed with the thresholds the live guard used, the replay decides every look
-as the live guard did and rolls back at the very look the live guard chose.
+as the live guard did and rolls back at the very look the live guard chose. The calls carry
+the event-loop lag they were timed with, so a replay with another lag threshold judges again.
 """
 
 from __future__ import annotations
@@ -85,6 +86,18 @@ class TestReplay:
         assert acted.decision.streak == live["streak"]
         recorded_outcomes = [r.live.outcome for r in rows]
         assert [outcome(r) for r in rows] == recorded_outcomes
+
+    async def test_the_recorded_loop_lag_is_judged_again(
+        self, seeded_database: str, recorded: dict[str, Any]
+    ) -> None:
+        """Each call's loop lag is in the record: a replay that takes every loop for saturated
+        sets every pair aside, so latency is inconclusive and nothing rolls back."""
+        strict = recorded["limits"].with_overrides({"max_loop_lag_ms": 1e-6})
+        rows = await replayed(seeded_database, recorded, strict)
+        assert len(rows) >= 5 and not any(r.acted for r in rows)
+        latencies = [v for r in rows for v in r.decision.verdicts if v.rule == "latency"]
+        set_aside = sum(v.extra["lagged_pairs"] for v in latencies)
+        assert latencies and set_aside > 10 * sum(v.extra["quiet_pairs"] for v in latencies)
 
     def test_the_command_line(self, seeded_database: str, recorded: dict[str, Any]) -> None:
         minutes = f"{int((time.time() - recorded['started']) // 60) + 2}m"
