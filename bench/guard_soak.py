@@ -244,8 +244,8 @@ def _lag_row(lag: dict[str, float]) -> str:
     if not lag:
         return "| event-loop lag of the judged calls | not recorded |"
     return (
-        f"| event-loop lag of the judged calls | p50 {lag['p50_ms']:.2g} ms, p90 "
-        f"{lag['p90_ms']:.2g} ms, p99 {lag['p99_ms']:.2g} ms; {lag['share_lagged']:.1%} of "
+        f"| event-loop lag of the judged calls | p50 {lag['p50_ms']:.3g} ms, p90 "
+        f"{lag['p90_ms']:.3g} ms, p99 {lag['p99_ms']:.3g} ms; {lag['share_lagged']:.1%} of "
         f"{lag['calls']:,.0f} above {lag['threshold_ms']:g} ms, set aside from latency |"
     )
 
