@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.records import jsonable
 from app.service.state import ServiceState, State
+from flags.model import FlagProvider
 from observability import mask_secrets
 
 if TYPE_CHECKING:
@@ -49,9 +50,9 @@ async def database_check(state: ServiceState) -> dict[str, Any]:
     return {"ok": True}
 
 
-def flags_check(flags: Any) -> dict[str, Any]:
+def flags_check(flags: FlagProvider) -> dict[str, Any]:
     """The provider's name and whether it is following its source."""
-    return {"provider": flags.name, "ok": bool(getattr(flags, "available", True))}
+    return {"provider": flags.name, "ok": flags.available}
 
 
 async def queue_check(system: System) -> dict[str, Any]:
