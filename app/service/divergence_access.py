@@ -6,15 +6,17 @@ dicts here (``group_view``, ``exemplar_view``) for the JSON API and the dashboar
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from fastapi import HTTPException
 
-from app.records import as_dict, jsonable, resolve
+from app.records import as_dict, jsonable
 
 if TYPE_CHECKING:
     from app.bootstrap import System
     from shadow.divergences import Divergences
+    from shadow.records import DivergenceGroup, Exemplar
 
 __all__ = [
     "ACTIONS",
@@ -37,7 +39,9 @@ def divergence_store(system: System) -> Divergences:
     return system.divergences
 
 
-async def fetch_groups(store: Divergences, limit: int = MAX_GROUPS, **filters: Any) -> list[Any]:
+async def fetch_groups(
+    store: Divergences, limit: int = MAX_GROUPS, **filters: str | None
+) -> list[DivergenceGroup]:
     """The group records matching ``filters`` (domain, status, kind), up to ``limit``."""
     return list(await store.groups(limit=limit, **filters))
 
@@ -67,17 +71,21 @@ async def find_group(store: Divergences, signature: str) -> dict[str, Any]:
 
 async def exemplars(store: Divergences, signature: str) -> list[dict[str, Any]]:
     """The stored exemplars of a group, as dicts."""
-    return [exemplar_view(e) for e in await resolve(store.exemplars(signature))]
+    return [exemplar_view(e) for e in await store.exemplars(signature)]
 
 
 async def act(store: Divergences, action: str, signature: str, actor: str, **options: Any) -> None:
     """Run one status action (``ignore``, ``reopen``, ``fixed``) on a group."""
     await find_group(store, signature)
-    method = getattr(store, ACTIONS[action])
-    await resolve(method(signature, actor=actor, **options))
+    methods: dict[str, Callable[..., Awaitable[DivergenceGroup]]] = {
+        "ignore": store.ignore,
+        "reopen": store.reopen,
+        "mark_fixed": store.mark_fixed,
+    }
+    await methods[ACTIONS[action]](signature, actor=actor, **options)
 
 
-def group_view(record: Any) -> dict[str, Any]:
+def group_view(record: DivergenceGroup) -> dict[str, Any]:
     """A group record as a dict; ``diff_paths`` as a list of strings."""
     view: dict[str, Any] = as_dict(record)
     view["signature"] = str(view.get("signature"))
@@ -86,7 +94,7 @@ def group_view(record: Any) -> dict[str, Any]:
     return view
 
 
-def exemplar_view(record: Any) -> dict[str, Any]:
+def exemplar_view(record: Exemplar) -> dict[str, Any]:
     """An exemplar record as a JSON-friendly dict."""
     view: dict[str, Any] = jsonable(as_dict(record))
     return view
