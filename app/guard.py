@@ -237,7 +237,7 @@ class Guard:
             await self.record.write(self.window.unrecorded(now), looks, now)
         return made
 
-    def _judge_all(self, guarded: Sequence[tuple[str, str]], now: float) -> list[Decision]:
+    def _judge_all(self, guarded: Sequence[tuple[str, Mode]], now: float) -> list[Decision]:
         return [
             self.judge.look(domain, mode, self.window.calls(domain, mode, now), now)
             for domain, mode in guarded
