@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+from pathlib import Path
 from typing import Any, Generic, Protocol
 
 import pytest
@@ -56,9 +58,12 @@ def members(protocol: type) -> dict[str, Any]:
     return found
 
 
-def shape(signature: inspect.Signature) -> list[tuple[str, Any, Any]]:
-    """Names, kinds and defaults: what a caller relies on (mypy checks the annotations)."""
-    return [(p.name, p.kind, p.default) for p in signature.parameters.values()]
+def shape(signature: inspect.Signature) -> list[tuple[str, Any, Any, str]]:
+    """Names, kinds, defaults and annotations (as written: every module defers them)."""
+    return [
+        (p.name, p.kind, p.default, str(p.annotation).removeprefix("builtins."))
+        for p in signature.parameters.values()
+    ]
 
 
 def assert_conforms(provider: object, protocol: type) -> None:
@@ -129,6 +134,37 @@ class TestFlagsWithOverrides:
         assert override_of(layer, "player") is held
         assert override_of(layer, "room") is None
         assert override_of(None, "player") is None
+
+
+def probes(source: str) -> list[str]:
+    """``getattr``/``hasattr`` calls in ``source`` that name a declared provider member."""
+    declared = {*members(FlagsWithOverrides), "name"}
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "hasattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and node.args[1].value in declared
+        ):
+            found.append(f"{node.lineno}: {node.func.id} {node.args[1].value}")
+    return found
+
+
+class TestAppDoesNotProbe:
+    """``app/`` calls what the Protocols declare; it never asks a provider what it has."""
+
+    def test_no_getattr_or_hasattr_names_a_declared_member(self) -> None:
+        app = Path(__file__).resolve().parents[3] / "app"
+        found = {path.name: probes(path.read_text()) for path in sorted(app.rglob("*.py"))}
+        assert {name: lines for name, lines in found.items() if lines} == {}
+
+    def test_the_scan_sees_a_probe(self) -> None:
+        source = "x = getattr(flags, 'override_for', None)\nok = hasattr(flags, 'available')\n"
+        assert probes(source) == ["1: getattr override_for", "2: hasattr available"]
+        assert probes("getattr(settings, 'guard_window_s')") == []
 
 
 class TestBadModeAtTheProvider:
