@@ -3,6 +3,9 @@
 A provider keeps the current flags in memory and answers ``mode_for`` without I/O, so the
 router can ask it on every call. Management calls (``set``, ``get``, ``list``, ``history``)
 may do I/O and may raise; ``mode_for`` never raises.
+
+The override layer (``flags.overrides``) is a ``FlagsWithOverrides``: a provider with the
+guard's caps on top. Code that may hold either asks ``overrides_in_force`` or ``override_of``.
 """
 
 from __future__ import annotations
