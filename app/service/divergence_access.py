@@ -7,7 +7,8 @@ dicts here (``group_view``, ``exemplar_view``) for the JSON API and the dashboar
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from fastapi import HTTPException
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIONS",
+    "GroupView",
     "act",
     "divergence_store",
     "exemplar_view",
@@ -30,6 +32,25 @@ __all__ = [
 ]
 
 MAX_GROUPS = 100_000
+
+
+class GroupView(TypedDict):
+    """A divergence group as the dashboard and the API show it."""
+
+    signature: str
+    domain: str
+    operation: str
+    kind: str
+    diff_paths: list[str]
+    count: int
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    status_reason: str
+    status_by: str | None
+    status_at: datetime | None
+
+
 # The URL verb of each status action, and the store method behind it.
 ACTIONS = {"ignore": "ignore", "reopen": "reopen", "fixed": "mark_fixed"}
 
@@ -52,7 +73,7 @@ async def list_groups(
     domain: str | None = None,
     status: str | None = None,
     kind: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[GroupView]:
     """The groups matching the filters, most recently seen first."""
     records = await fetch_groups(store, domain=domain, status=status, kind=kind)
     views = [group_view(r) for r in records]
@@ -60,7 +81,7 @@ async def list_groups(
     return views
 
 
-async def find_group(store: Divergences, signature: str) -> dict[str, Any]:
+async def find_group(store: Divergences, signature: str) -> GroupView:
     """One group by signature, or 404."""
     try:
         record = await store.group(signature)
@@ -85,9 +106,9 @@ async def act(store: Divergences, action: str, signature: str, actor: str, **opt
     await methods[ACTIONS[action]](signature, actor=actor, **options)
 
 
-def group_view(record: DivergenceGroup) -> dict[str, Any]:
+def group_view(record: DivergenceGroup) -> GroupView:
     """A group record as a dict; ``diff_paths`` as a list of strings."""
-    view: dict[str, Any] = as_dict(record)
+    view = cast(GroupView, as_dict(record))
     view["signature"] = str(view.get("signature"))
     view["diff_paths"] = [str(p) for p in view.get("diff_paths") or ()]
     view["status"] = str(jsonable(view.get("status") or "open"))
