@@ -243,7 +243,7 @@ def _record(record: DivergenceGroup | Exemplar) -> dict[str, Any]:
     return out
 
 
-def _print_json(value: Any) -> None:
+def _print_json(value: object) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 

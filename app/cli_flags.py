@@ -15,7 +15,7 @@ import asyncio
 import getpass
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import typer
 
@@ -23,6 +23,9 @@ from app.cli_service import fail, logs_to_stderr, reflow
 from app.settings import Settings
 from flags.model import FlagError, FlagProvider, Mode
 from flags.validation import check_mode
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["flags_app", "register"]
 
@@ -184,7 +187,7 @@ def _settings() -> Settings:
 
 
 def _remote(
-    method: str, url: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    method: str, url: str, path: str, body: object = None, params: dict[str, Any] | None = None
 ) -> Any:
     """One call to a running service with the ops token; exits 2 on 4xx, 1 if unreachable."""
     import httpx
@@ -204,7 +207,7 @@ def _remote(
     return response.json()
 
 
-def _detail(response: Any) -> str:
+def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail", response.text)
     except ValueError:

@@ -78,7 +78,7 @@ def replay_command(
     _print(rows, every_look=every_look, as_json=as_json)
 
 
-def _limits(settings: Settings, domain: str, given: dict[str, Any]) -> Thresholds:
+def _limits(settings: Settings, domain: str, given: dict[str, float]) -> Thresholds:
     from app.guard import parse_threshold_overrides, thresholds_from
     from app.operations import DOMAINS
 
