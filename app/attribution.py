@@ -9,7 +9,7 @@ then the first ``DUALPATH_SERVICE_CAP`` names seen; see ``routing.services``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from routing.attribution import attribution_layers
 from routing.chain import Layer
@@ -17,6 +17,11 @@ from routing.services import ServiceNames, current_service
 from shadow.observation import Result
 from shadow.service_counts import ServiceCollector, ServiceCounts
 from shadow.service_store import ServiceRollupWriter
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+    from routing.router import PersistenceRouter
+    from shadow.system import Shadow
 
 __all__ = ["Attribution", "make_attribution"]
 
@@ -45,7 +50,7 @@ class Attribution:
         """The dispatch chain's layers that count each call by service."""
         return attribution_layers(self.counts.record, self.names)
 
-    def listen(self, router: Any, shadow: Any) -> None:
+    def listen(self, router: PersistenceRouter, shadow: Shadow) -> None:
         """Count ``shadow``'s comparisons by service, and export the counts of ``router``."""
         shadow.engine.add_listener(self.on_result)
         operations = [(op.domain, op.name) for op in router.registry]
@@ -56,7 +61,7 @@ class Attribution:
         self.counts.count_result(self.names.label(current_service()), result)
 
 
-def make_attribution(settings: Any, shadow: Any) -> Attribution:
+def make_attribution(settings: Settings, shadow: Shadow) -> Attribution:
     """The names, counts and writer of ``settings``, writing through ``shadow``'s pool."""
     names = ServiceNames(settings.service_names, settings.service_cap)
     counts = ServiceCounts()

@@ -18,12 +18,18 @@ import re
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 from app.cli_service import fail, reflow
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from shadow.divergences import Divergences
+    from shadow.records import DivergenceGroup, Exemplar
+
+T = TypeVar("T")
 
 __all__ = ["divergences_app", "parse_duration", "parse_expiry", "register"]
 
@@ -72,7 +78,7 @@ def show(signature: str = SIGNATURE, as_json: bool = JSON) -> None:
     """
     _check_signature(signature)
 
-    async def both(d: Any) -> tuple[Any, Any]:
+    async def both(d: Divergences) -> tuple[DivergenceGroup, list[Exemplar]]:
         return await d.group(signature), await d.exemplars(signature)
 
     group, exemplars = _run(both)
@@ -189,7 +195,7 @@ def _actor(actor: str | None) -> str:
     return who
 
 
-def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:
+def _run(action: Callable[[Divergences], Awaitable[T]]) -> T:
     """``action(divergences)`` over the configured database; exits 2 or 1 on failure."""
     import asyncpg
 
@@ -204,7 +210,7 @@ def _run(action: Callable[[Any], Awaitable[Any]]) -> Any:
         fail(f"the database could not be reached: {exc}", code=1)
 
 
-async def _with_divergences(settings: Settings, action: Callable[[Any], Awaitable[Any]]) -> Any:
+async def _with_divergences(settings: Settings, action: Callable[[Divergences], Awaitable[T]]) -> T:
     from app.bootstrap import make_shadow
     from app.database import resolve_database_url
 
@@ -230,18 +236,18 @@ def _logs_to_stderr() -> None:
     configure_logging("console", stream=sys.stderr)
 
 
-def _record(record: Any) -> dict[str, Any]:
+def _record(record: DivergenceGroup | Exemplar) -> dict[str, Any]:
     from app.records import as_dict, jsonable
 
     out: dict[str, Any] = jsonable(as_dict(record))
     return out
 
 
-def _print_json(value: Any) -> None:
+def _print_json(value: object) -> None:
     typer.echo(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
-def _print_decision(group: Any, as_json: bool) -> None:
+def _print_decision(group: DivergenceGroup, as_json: bool) -> None:
     record = _record(group)
     if as_json:
         _print_json(record)

@@ -15,12 +15,17 @@ import asyncio
 import getpass
 import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 import typer
 
 from app.cli_service import fail, logs_to_stderr, reflow
 from app.settings import Settings
+from flags.model import FlagError, FlagProvider, Mode
+from flags.validation import check_mode
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["flags_app", "register"]
 
@@ -28,8 +33,31 @@ flags_app = typer.Typer(
     help="Read and change the per-domain flags (legacy → shadow → live → async).",
     no_args_is_help=True,
 )
+T = TypeVar("T")
+
+
+class FlagChangeBody(TypedDict):
+    """The change ``flags set`` asks for: the body of ``PUT /api/flags/{domain}`` less force."""
+
+    mode: Mode
+    percent: int
+    services: list[str] | None
+    reason: str
+
+
 URL = typer.Option(None, "--url", help="A running 'dualpath serve', e.g. http://127.0.0.1:8000.")
 JSON = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+
+def _mode(text: str) -> Mode:
+    """The mode named on the command line; a bad one exits 2 before anything is opened."""
+    try:
+        return check_mode(text)
+    except FlagError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
+MODE = typer.Argument(..., parser=_mode, help="legacy, shadow, live or async.")
 
 
 def list_flags(url: str | None = URL, as_json: bool = JSON) -> None:
@@ -46,7 +74,7 @@ def list_flags(url: str | None = URL, as_json: bool = JSON) -> None:
 
 def set_flag(
     domain: str = typer.Argument(..., help="The domain, e.g. player."),
-    mode: str = typer.Argument(..., help="legacy, shadow, live or async."),
+    mode: Mode = MODE,
     reason: str = typer.Option(..., "--reason", help="Why; kept in the audit log."),
     percent: int = typer.Option(100, "--percent", min=0, max=100, help="Share of keys."),
     services: str | None = typer.Option(None, "--services", help="Only these: a,b."),
@@ -63,7 +91,7 @@ def set_flag(
     Example: dualpath flags set player shadow --percent 10 --reason "canary for players"
     """
     names = _services(services)
-    body = {"mode": mode, "percent": percent, "services": names, "reason": reason}
+    body: FlagChangeBody = {"mode": mode, "percent": percent, "services": names, "reason": reason}
     if url:
         if actor:
             fail("--actor is for local changes; through --url the actor is the token's name")
@@ -101,7 +129,7 @@ def _services(text: str | None) -> list[str] | None:
     return names
 
 
-def _local(action: Callable[[Any], Awaitable[Any]]) -> Any:
+def _local(action: Callable[[FlagProvider], Awaitable[T]]) -> T:
     from flags.model import FlagError, FlagSourceUnavailable
 
     logs_to_stderr()
@@ -113,7 +141,7 @@ def _local(action: Callable[[Any], Awaitable[Any]]) -> Any:
         fail(str(exc), code=1)
 
 
-async def _with_flags(settings: Settings, action: Callable[[Any], Awaitable[Any]]) -> Any:
+async def _with_flags(settings: Settings, action: Callable[[FlagProvider], Awaitable[T]]) -> T:
     from app.bootstrap import make_flag_provider
     from app.database import resolve_database_url
     from app.operations import DOMAINS
@@ -128,14 +156,14 @@ async def _with_flags(settings: Settings, action: Callable[[Any], Awaitable[Any]
         await flags.close()
 
 
-async def _list_local(flags: Any) -> list[dict[str, Any]]:
+async def _list_local(flags: FlagProvider) -> list[dict[str, Any]]:
     from app.service.ops_flags import flag_out
 
     return [flag_out(state, flags).model_dump(mode="json") for state in await flags.list()]
 
 
 async def _set_local(
-    flags: Any, domain: str, body: dict[str, Any], force: bool, actor: str
+    flags: FlagProvider, domain: str, body: FlagChangeBody, force: bool, actor: str
 ) -> dict[str, Any]:
     from app.service.ops_flags import flag_out
 
@@ -143,7 +171,9 @@ async def _set_local(
     return flag_out(state, flags).model_dump(mode="json")
 
 
-async def _history_local(flags: Any, domain: str | None, limit: int) -> list[dict[str, Any]]:
+async def _history_local(
+    flags: FlagProvider, domain: str | None, limit: int
+) -> list[dict[str, Any]]:
     from app.records import as_dict, jsonable
 
     return [jsonable(as_dict(change)) for change in await flags.history(domain, limit)]
@@ -157,7 +187,7 @@ def _settings() -> Settings:
 
 
 def _remote(
-    method: str, url: str, path: str, body: Any = None, params: dict[str, Any] | None = None
+    method: str, url: str, path: str, body: object = None, params: dict[str, Any] | None = None
 ) -> Any:
     """One call to a running service with the ops token; exits 2 on 4xx, 1 if unreachable."""
     import httpx
@@ -177,7 +207,7 @@ def _remote(
     return response.json()
 
 
-def _detail(response: Any) -> str:
+def _detail(response: httpx.Response) -> str:
     try:
         detail = response.json().get("detail", response.text)
     except ValueError:

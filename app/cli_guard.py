@@ -9,12 +9,16 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
 from app.cli_service import reflow
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.guard_replay import Replayed
+    from app.guard_rules import Thresholds
 
 __all__ = ["guard_app", "register"]
 
@@ -78,7 +82,7 @@ def replay_command(
     _print(rows, every_look=every_look, as_json=as_json)
 
 
-def _limits(settings: Settings, domain: str, given: dict[str, Any]) -> Any:
+def _limits(settings: Settings, domain: str, given: dict[str, float]) -> Thresholds:
     from app.guard import parse_threshold_overrides, thresholds_from
     from app.operations import DOMAINS
 
@@ -94,7 +98,7 @@ def _limits(settings: Settings, domain: str, given: dict[str, Any]) -> Any:
     return per_domain.get(domain, default).with_overrides(given)
 
 
-def _run(settings: Settings, domain: str, seconds: float, limits: Any) -> list[Any]:
+def _run(settings: Settings, domain: str, seconds: float, limits: Thresholds) -> list[Replayed]:
     import asyncpg
 
     from app.database import resolve_database_url
@@ -110,7 +114,7 @@ def _run(settings: Settings, domain: str, seconds: float, limits: Any) -> list[A
     return replay(recorded, domain, limits)
 
 
-def _print(rows: list[Any], *, every_look: bool, as_json: bool) -> None:
+def _print(rows: list[Replayed], *, every_look: bool, as_json: bool) -> None:
     if not rows:
         typer.echo("no looks recorded for this domain in that time")
         return
@@ -133,7 +137,7 @@ def _when(at: float) -> str:
     return datetime.fromtimestamp(at, UTC).isoformat(timespec="milliseconds")
 
 
-def _line(row: Any) -> str:
+def _line(row: Replayed) -> str:
     decision = row.decision
     verdict = decision.rollback or (decision.failed[0] if decision.failed else None)
     action = "ROLLBACK" if row.acted else ("fail" if decision.failed else "hold")
@@ -144,7 +148,7 @@ def _line(row: Any) -> str:
     )
 
 
-def _data(row: Any) -> dict[str, Any]:
+def _data(row: Replayed) -> dict[str, Any]:
     decision = row.decision
     return {
         "at": _when(decision.at),

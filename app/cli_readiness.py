@@ -9,23 +9,26 @@ lacking evidence stand out; ``--json`` has every one of them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from app.readiness_rules import DIVERGENCE_RULE, cells, percent_text
 from app.verdicts import Outcome, Verdict
+
+if TYPE_CHECKING:
+    from app.readiness import Readiness
 
 __all__ = ["EVIDENCE_COLUMNS", "evidence_rows", "verdict_text"]
 
 EVIDENCE_COLUMNS = ("domain", "rule", "outcome", "n", "estimate", "CI", "threshold", "needs")
 
 
-def verdict_text(found: Any) -> str:
+def verdict_text(found: Readiness) -> str:
     """The readiness verdict, with the override that holds the domain, if any."""
     held = f" (held at {found.mode} by {found.overridden_by})" if found.overridden_by else ""
     return f"{found.verdict}{held}"
 
 
-def evidence_rows(found: Sequence[Any]) -> list[list[str]]:
+def evidence_rows(found: Sequence[Readiness]) -> list[list[str]]:
     """Rows of the evidence table for every domain's readiness."""
     rows: list[list[str]] = []
     for readiness in found:
@@ -33,7 +36,7 @@ def evidence_rows(found: Sequence[Any]) -> list[list[str]]:
     return rows
 
 
-def _domain_rows(readiness: Any) -> list[list[str]]:
+def _domain_rows(readiness: Readiness) -> list[list[str]]:
     shown, passed = [], []
     for verdict in readiness.evidence:
         if verdict.rule == DIVERGENCE_RULE and verdict.outcome is Outcome.PASS:
@@ -59,7 +62,7 @@ def _row(domain: str, verdict: Verdict) -> list[str]:
     ]
 
 
-def _passed_row(readiness: Any, passed: Sequence[Verdict]) -> list[str]:
+def _passed_row(readiness: Readiness, passed: Sequence[Verdict]) -> list[str]:
     """The operations whose divergence rate is bounded below the target, as one row."""
     fewest = min(sum(v.n.values()) for v in passed)
     highest = max(v.ci[1] for v in passed if v.ci is not None)

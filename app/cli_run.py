@@ -5,16 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from typing import Any
+from typing import TYPE_CHECKING
 
 import typer
 from pydantic import SecretStr
 
 from app.settings import Settings
+from flags.model import Mode
 from observability import report_error
 
+if TYPE_CHECKING:
+    from app.bootstrap import System
+
 # Two domains compared in shadow, one answered by the async path in live.
-DEMO_FLAGS: dict[str, tuple[str, ...]] = {
+DEMO_FLAGS: dict[str, tuple[Mode, ...]] = {
     "player": ("shadow",),
     "room": ("shadow",),
     "health": ("shadow", "live"),
@@ -100,7 +104,7 @@ def _demo_services() -> list[str]:
     return sorted({name for name in DEMO_SERVICES.values() if name})
 
 
-async def _demo_flags(system: Any) -> None:
+async def _demo_flags(system: System) -> None:
     """Move the demo domains forward one legal step at a time, unless ops moved them."""
     for domain, steps in DEMO_FLAGS.items():
         current = await system.flags.get(domain)
@@ -114,7 +118,7 @@ async def _demo_flags(system: Any) -> None:
                 break
 
 
-async def _background_traffic(system: Any, concurrency: int) -> None:
+async def _background_traffic(system: System, concurrency: int) -> None:
     """Run the traffic workload in rounds until cancelled."""
     if concurrency < 1:
         return

@@ -12,7 +12,7 @@ import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 
@@ -22,6 +22,9 @@ from observability import mask_secrets
 
 if TYPE_CHECKING:
     from app.bootstrap import System
+    from app.readiness import Readiness
+    from app.service.overview import DomainCard
+    from app.service.traffic import TrafficReport
 
 __all__ = ["register"]
 
@@ -174,7 +177,7 @@ async def _traffic(settings: Settings, run: TrafficRun, as_json: bool) -> None:
         _print_report(report)
 
 
-async def _quiet(system: Any, run: TrafficRun) -> Any:
+async def _quiet(system: System, run: TrafficRun) -> TrafficReport:
     from app.service.traffic import run_traffic
 
     return await run_traffic(
@@ -187,7 +190,7 @@ async def _quiet(system: Any, run: TrafficRun) -> Any:
     )
 
 
-async def _with_progress(system: Any, run: TrafficRun) -> Any:
+async def _with_progress(system: System, run: TrafficRun) -> TrafficReport:
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from app.service.traffic import run_traffic
@@ -225,7 +228,7 @@ async def _with_progress(system: Any, run: TrafficRun) -> Any:
             ticker.cancel()
 
 
-def _modes(system: Any) -> dict[str, str]:
+def _modes(system: System) -> dict[str, str]:
     """The mode each domain runs in this process now (its flag, capped by any override)."""
     from app.operations import DOMAINS
 
@@ -245,7 +248,7 @@ async def _divergence_total(system: System) -> int:
     return sum(g.count for g in await fetch_groups(system.divergences))
 
 
-def _print_report(report: Any) -> None:
+def _print_report(report: TrafficReport) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -310,7 +313,9 @@ async def _status(settings: Settings, as_json: bool = False) -> None:
         _print_status_tables(cards, readiness, system.database_url)
 
 
-def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_url: str) -> None:
+def _print_status_tables(
+    cards: list[DomainCard], readiness: dict[str, Readiness], database_url: str
+) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -337,7 +342,7 @@ def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_u
     console.print(evidence)
 
 
-def _print_status_json(cards: list[Any], readiness: dict[str, Any]) -> None:
+def _print_status_json(cards: list[DomainCard], readiness: dict[str, Readiness]) -> None:
     from app.records import jsonable
 
     out = []
@@ -355,7 +360,7 @@ def _print_status_json(cards: list[Any], readiness: dict[str, Any]) -> None:
     print(json.dumps(jsonable(out), indent=2))
 
 
-def _status_row(card: Any) -> list[str]:
+def _status_row(card: DomainCard) -> list[str]:
     mode = card.mode if card.percent == 100 else f"{card.mode} {card.percent}%"
     if card.services:
         mode += f" [{','.join(card.services)}]"
@@ -373,7 +378,7 @@ def _status_row(card: Any) -> list[str]:
     ]
 
 
-def _verdict(card: Any) -> str:
+def _verdict(card: DomainCard) -> str:
     if card.errors["legacy"] or card.errors["async"]:
         return "erroring"
     if card.divergences or card.open_groups:

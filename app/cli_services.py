@@ -17,6 +17,7 @@ import typer
 
 from app.cli_flags import _remote, _with_flags
 from app.cli_service import fail, logs_to_stderr, reflow, settings_or_exit
+from flags.model import FlagProvider
 
 __all__ = ["register", "services"]
 
@@ -62,7 +63,7 @@ async def _local(window: int) -> dict[str, Any]:
     logs_to_stderr()
     pool = LazyPool(resolve_database_url(settings))
 
-    async def build(flags: Any) -> dict[str, Any]:
+    async def build(flags: FlagProvider) -> dict[str, Any]:
         found = await fetch_map(
             flags,
             pool,
@@ -73,8 +74,7 @@ async def _local(window: int) -> dict[str, Any]:
         return found.as_dict()
 
     try:
-        result: dict[str, Any] = await _with_flags(settings, build)
-        return result
+        return await _with_flags(settings, build)
     finally:
         await pool.close()
 

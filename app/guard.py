@@ -31,7 +31,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -40,12 +40,15 @@ from app.guard_record import GuardRecord, look_outcome
 from app.guard_rules import Decision, Judge, Thresholds
 from app.guard_window import CallWindow, is_fault
 from app.loop_lag import LoopLag
-from flags.model import FlagError, FlagProvider, FlagSourceUnavailable, Mode
+from flags.model import FlagError, FlagProvider, FlagSourceUnavailable, FlagsWithOverrides, Mode
 from flags.transitions import step_back
 from observability import report_error
 from routing.chain import Layer
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from shadow.observation import Result
+
+if TYPE_CHECKING:
+    from shadow.engine import ShadowEngine
 
 __all__ = [
     "ACTOR",
@@ -242,7 +245,7 @@ class Guard:
             await self.record.write(self.window.unrecorded(now), looks, now)
         return made
 
-    def _judge_all(self, guarded: Sequence[tuple[str, str]], now: float) -> list[Decision]:
+    def _judge_all(self, guarded: Sequence[tuple[str, Mode]], now: float) -> list[Decision]:
         return [
             self.judge.look(domain, mode, self.window.calls(domain, mode, now), now)
             for domain, mode in guarded
@@ -257,10 +260,8 @@ class Guard:
                 report_error("guard.check_failed", exc)
 
     async def _mode(self, domain: str) -> Mode:
-        effective = getattr(self._flags, "effective_mode", None)
-        if effective is not None:
-            mode: Mode = await effective(domain)
-            return mode
+        if isinstance(self._flags, FlagsWithOverrides):
+            return await self._flags.effective_mode(domain)
         return (await self._flags.get(domain)).mode
 
     async def _rollback(self, decision: Decision, mode: Mode) -> None:
@@ -268,11 +269,13 @@ class Guard:
         assert decision.rollback is not None
         reason = f"guard: {decision.rollback.explain()}"
         extra = _extra(decision, mode, to_mode, dry_run=False)
-        inner = getattr(self._flags, "inner", self._flags)
-        override = getattr(self._flags, "override", None)
-        if override is not None:
-            audit = not getattr(inner, "audit_in_database", False)
-            await override(domain, to_mode, reason=reason, actor=ACTOR, extra=extra, audit=audit)
+        inner = self._flags
+        if isinstance(self._flags, FlagsWithOverrides):
+            inner = self._flags.inner
+            audit = not inner.audit_in_database
+            await self._flags.override(
+                domain, to_mode, reason=reason, actor=ACTOR, extra=extra, audit=audit
+            )
         await self._set_provider(inner, domain, to_mode, reason, extra)
         self.rollbacks.labels(domain, mode, to_mode).inc()
         structlog.get_logger().warning(
@@ -289,10 +292,9 @@ class Guard:
             f"{decision.rollback.explain()}"
         )
         extra = _extra(decision, mode, to_mode, dry_run=True)
-        note = getattr(self._flags, "note", None)
-        if note is not None:
+        if isinstance(self._flags, FlagsWithOverrides):
             try:
-                await note(domain, reason=reason, actor=ACTOR, extra=extra)
+                await self._flags.note(domain, reason=reason, actor=ACTOR, extra=extra)
             except (FlagError, FlagSourceUnavailable) as exc:
                 structlog.get_logger().info("guard.dry_run_unrecorded", error=str(exc))
         self.dry_runs.labels(domain, mode, to_mode).inc()
@@ -318,7 +320,7 @@ class Guard:
             )
 
 
-def _extra(decision: Decision, mode: str, to_mode: str, *, dry_run: bool) -> dict[str, Any]:
+def _extra(decision: Decision, mode: Mode, to_mode: Mode, *, dry_run: bool) -> dict[str, Any]:
     return {
         "figures": decision.figures(),
         "from_mode": mode,
@@ -341,7 +343,7 @@ def thresholds_from(
 
 
 def build_guard(
-    settings: Any, flags: FlagProvider, engine: Any, registry: CollectorRegistry,
+    settings: Any, flags: FlagProvider, engine: ShadowEngine, registry: CollectorRegistry,
     domains: Sequence[str], database_url: str | None = None,
 ) -> Guard:  # fmt: skip
     """A guard fed by ``engine``'s Results; not started. Its :meth:`Guard.layer` goes in the

@@ -24,6 +24,7 @@ import asyncpg
 import structlog
 
 from app.guard_rules import Call, Decision
+from flags.model import Mode
 
 __all__ = ["GuardRecord", "LookRow", "Recorded", "load", "look_outcome", "source_name"]
 
@@ -94,7 +95,7 @@ class GuardRecord:
         self._down = False
 
     async def write(
-        self, calls: Mapping[tuple[str, str], Sequence[Call]],
+        self, calls: Mapping[tuple[str, Mode], Sequence[Call]],
         looks: Sequence[tuple[Decision, str]], now: float,
     ) -> bool:  # fmt: skip
         """Record one look's calls and decisions; False (and nothing written) on failure."""
@@ -115,7 +116,7 @@ class GuardRecord:
         return True
 
     async def _insert(
-        self, conn: asyncpg.Connection, calls: Mapping[tuple[str, str], Sequence[Call]],
+        self, conn: asyncpg.Connection, calls: Mapping[tuple[str, Mode], Sequence[Call]],
         looks: Sequence[tuple[Decision, str]],
     ) -> None:  # fmt: skip
         rows = [
@@ -164,7 +165,7 @@ class LookRow:
     """One recorded look: when, in which mode, what it concluded."""
 
     source: str
-    mode: str
+    mode: Mode
     at: float
     outcome: str
     streak: int

@@ -53,6 +53,7 @@ from app.statistics import (
     wilson_bounds,
 )
 from app.verdicts import Outcome, Verdict
+from flags.model import Mode
 
 __all__ = [
     "LATENCY_RULES",
@@ -126,7 +127,7 @@ class Thresholds:
         return self.alpha / TESTS_PER_LOOK
 
 
-def judge(mode: str, calls: Sequence[Call], now: float, limits: Thresholds) -> list[Verdict]:
+def judge(mode: Mode, calls: Sequence[Call], now: float, limits: Thresholds) -> list[Verdict]:
     """Every rule's verdict on ``calls`` (sorted by time) of one domain in ``mode`` at ``now``."""
     times = [c.at for c in calls]
     verdicts = [_catastrophe(calls, times, now, limits)]
@@ -138,7 +139,7 @@ def judge(mode: str, calls: Sequence[Call], now: float, limits: Thresholds) -> l
 
 
 def _span_rules(
-    mode: str, part: Sequence[Call], span: float, limits: Thresholds, cache: dict[int, Verdict]
+    mode: Mode, part: Sequence[Call], span: float, limits: Thresholds, cache: dict[int, Verdict]
 ) -> list[Verdict]:
     if mode == "async":
         return [_spanned(async_errors(part, limits), span)]
@@ -369,7 +370,7 @@ class Decision:
 
     at: float
     domain: str
-    mode: str
+    mode: Mode
     verdicts: tuple[Verdict, ...]
     streak: int
     rollback: Verdict | None = None  # the verdict that decided a rollback
@@ -401,7 +402,7 @@ class Judge:
     limits_for: Callable[[str], Thresholds]
     streaks: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def look(self, domain: str, mode: str, calls: Sequence[Call], now: float) -> Decision:
+    def look(self, domain: str, mode: Mode, calls: Sequence[Call], now: float) -> Decision:
         """Judge one look; a Decision whose ``rollback`` is set when the guard should act."""
         limits = self.limits_for(domain)
         verdicts = tuple(judge(mode, calls, now, limits))
@@ -416,6 +417,6 @@ class Judge:
             self.streaks[key] = 0
         return Decision(now, domain, mode, verdicts, streak, decided)
 
-    def reset(self, domain: str, mode: str) -> None:
+    def reset(self, domain: str, mode: Mode) -> None:
         """Forget the streak of ``domain`` in ``mode`` (after a rollback out of it)."""
         self.streaks.pop((domain, mode), None)

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.guard_rules import Call
+from flags.model import Mode
 from persistence.errors import NotFoundError, ValidationError
 from shadow.observation import SHADOW_ERROR, SHADOW_TIMEOUT, Result
 
@@ -26,7 +27,7 @@ __all__ = ["PATHS", "Call", "CallWindow", "is_fault"]
 
 PATHS = ("legacy", "async")
 _REFUSALS = (ValidationError, NotFoundError)
-Key = tuple[str, str]
+Key = tuple[str, Mode]
 
 
 def is_fault(error: BaseException | None) -> bool:
@@ -93,7 +94,7 @@ class CallWindow:
             call = call._replace(loop_lag_s=self._lag(call.legacy_s + call.async_s))
             self._add((result.domain, result.mode), call, now)
 
-    def add_call(self, domain: str, mode: str, duration_s: float, fault: bool) -> None:
+    def add_call(self, domain: str, mode: Mode, duration_s: float, fault: bool) -> None:
         """Count one call served by the async path alone (``async`` mode)."""
         with self._lock:
             now = self._clock()
@@ -116,7 +117,7 @@ class CallWindow:
         if self._record and len(kept.unrecorded) < 10 * kept.calls.maxlen:  # type: ignore[operator]
             kept.unrecorded.append(call)
 
-    def calls(self, domain: str, mode: str, now: float) -> list[Call]:
+    def calls(self, domain: str, mode: Mode, now: float) -> list[Call]:
         """The calls kept of ``domain`` in ``mode`` up to ``now``, oldest first."""
         with self._lock:
             kept = self._keys.get((domain, mode))
@@ -127,7 +128,7 @@ class CallWindow:
                 kept.calls.popleft()
             return [c for c in kept.calls if c.at <= now]
 
-    def skipped(self, domain: str, mode: str) -> int:
+    def skipped(self, domain: str, mode: Mode) -> int:
         """Calls not kept because their second already held ``per_second``."""
         kept = self._keys.get((domain, mode))
         return kept.skipped if kept is not None else 0
@@ -143,7 +144,7 @@ class CallWindow:
                     found[key] = ready
             return found
 
-    def reset(self, domain: str, mode: str, now: float) -> None:
+    def reset(self, domain: str, mode: Mode, now: float) -> None:
         """Forget what ``domain`` did in ``mode`` up to ``now`` (after a rollback out of it)."""
         with self._lock:
             kept = self._keys.get((domain, mode))

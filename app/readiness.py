@@ -27,7 +27,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict, cast
 
 from app.readiness_rules import (
     DIVERGENCE_RULE,
@@ -38,8 +38,11 @@ from app.readiness_rules import (
 )
 from app.records import as_dict
 from app.verdicts import Outcome, Verdict, comparisons_needed
-from flags.model import MODES, Mode
+from flags.model import MODES, FlagProvider, Mode, Override, overrides_in_force
 from flags.transitions import RANK
+
+if TYPE_CHECKING:
+    from shadow.divergences import Divergences
 
 __all__ = [
     "OperationFigures",
@@ -93,8 +96,8 @@ class Readiness:
     """One domain's readiness for its next mode, with the evidence of every rule."""
 
     domain: str
-    mode: str
-    next_mode: str | None
+    mode: Mode
+    next_mode: Mode | None
     ready: bool
     verdict: str
     blockers: tuple[str, ...]
@@ -122,7 +125,51 @@ class Readiness:
         return found
 
 
-def rules_from(settings: Any) -> ReadinessRules:
+class FlagFields(TypedDict, total=False):
+    """The fields readiness reads of a flag record (a ``FlagState``, or a dict in tests)."""
+
+    domain: str
+    mode: Mode
+    updated_at: datetime | None
+
+
+class RollupFields(TypedDict, total=False):
+    """The fields readiness reads of a rollup record: one minute, or summed over the soak."""
+
+    domain: str
+    operation: str | None
+    minute: datetime
+    calls: int
+    comparisons: int
+    divergences: int
+    timeouts: int | None
+    errors: Mapping[str, int] | None
+
+
+class ReadinessSources(Protocol):
+    """What readiness reads from an open system: its flags and its divergence rollup."""
+
+    @property
+    def flags(self) -> FlagProvider:
+        """The flag provider, with its overrides if it has them."""
+        ...
+
+    @property
+    def divergences(self) -> Divergences:
+        """The divergence groups and the per-minute rollup."""
+        ...
+
+
+class ReadinessSettings(Protocol):
+    """The ``DUALPATH_READINESS_*`` settings (``app.settings.Settings`` has them)."""
+
+    readiness_min_minutes: float
+    readiness_target_rate: float
+    readiness_confidence: float
+    readiness_max_error_rate: float
+
+
+def rules_from(settings: ReadinessSettings) -> ReadinessRules:
     """The rules from ``DUALPATH_READINESS_*``."""
     return ReadinessRules(
         min_minutes=settings.readiness_min_minutes,
@@ -133,10 +180,10 @@ def rules_from(settings: Any) -> ReadinessRules:
 
 
 def assess(
-    flags: Iterable[Any],
-    rollup: Iterable[Any],
-    open_groups: Iterable[Any],
-    overrides: Mapping[str, Any],
+    flags: Iterable[object],
+    rollup: Iterable[object],
+    open_groups: Iterable[object],
+    overrides: Mapping[str, Override],
     now: datetime,
     rules: ReadinessRules,
 ) -> list[Readiness]:
@@ -145,24 +192,25 @@ def assess(
     Rollup rows are per minute (they carry ``minute`` and are counted from the soak's first
     minute) or already summed over the soak (no ``minute``); each names its ``operation``.
     """
-    rows = [as_dict(r) for r in rollup]
+    rows = [cast(RollupFields, as_dict(r)) for r in rollup]
     groups = [as_dict(g) for g in open_groups]
     found = []
     for record in flags:
-        state = as_dict(record)
+        state = cast(FlagFields, as_dict(record))
         found.append(_one(state, overrides.get(state["domain"]), rows, groups, now, rules))
     return found
 
 
-async def assess_system(system: Any, rules: ReadinessRules, now: datetime | None = None) -> Any:
+async def assess_system(
+    system: ReadinessSources, rules: ReadinessRules, now: datetime | None = None
+) -> list[Readiness]:
     """Readiness of every domain of an open system, from its rollup in PostgreSQL."""
     now = now or datetime.now(UTC)
     flags = await system.flags.list()
-    overrides_of = getattr(system.flags, "overrides", None)  # a capability of some providers
-    overrides = overrides_of() if overrides_of is not None else {}
+    overrides = overrides_in_force(system.flags)
     starts = {}
     for record in flags:
-        state = as_dict(record)
+        state = cast(FlagFields, as_dict(record))
         start = soak_start(state, overrides.get(state["domain"]))[1]
         starts[state["domain"]] = _minute(start) if start else now - LOOKBACK
     totals = await system.divergences.operation_totals(starts)
@@ -170,7 +218,7 @@ async def assess_system(system: Any, rules: ReadinessRules, now: datetime | None
     return assess(flags, totals, groups, overrides, now, rules)
 
 
-def soak_start(state: Mapping[str, Any], override: Any) -> tuple[str, datetime | None]:
+def soak_start(state: FlagFields, override: Override | None) -> tuple[Mode, datetime | None]:
     """The mode a domain runs and since when: its flag, or an override that caps it."""
     mode, since = state["mode"], state.get("updated_at")
     if override is not None and RANK[override.mode] < RANK[mode]:
@@ -183,10 +231,10 @@ def _minute(moment: datetime) -> datetime:
 
 
 def _one(
-    state: dict[str, Any],
-    override: Any,
-    rows: Sequence[dict[str, Any]],
-    groups: Sequence[dict[str, Any]],
+    state: FlagFields,
+    override: Override | None,
+    rows: Sequence[RollupFields],
+    groups: Sequence[Mapping[str, object]],
     now: datetime,
     rules: ReadinessRules,
 ) -> Readiness:
@@ -226,9 +274,7 @@ def _one(
     )
 
 
-def _mine(
-    rows: Sequence[dict[str, Any]], domain: str, start: datetime | None
-) -> list[dict[str, Any]]:
+def _mine(rows: Sequence[RollupFields], domain: str, start: datetime | None) -> list[RollupFields]:
     return [
         r
         for r in rows
@@ -238,7 +284,7 @@ def _mine(
 
 
 def _operations(
-    rows: Sequence[dict[str, Any]], domain: str, start: datetime | None
+    rows: Sequence[RollupFields], domain: str, start: datetime | None
 ) -> tuple[OperationFigures, ...]:
     """Per operation that ran in the soak: calls, comparisons and divergent comparisons.
 
@@ -260,7 +306,7 @@ def _operations(
     )
 
 
-def _errors(rows: Sequence[dict[str, Any]], domain: str, start: datetime | None) -> dict[str, int]:
+def _errors(rows: Sequence[RollupFields], domain: str, start: datetime | None) -> dict[str, int]:
     return {
         p: sum((r.get("errors") or {}).get(p, 0) for r in _mine(rows, domain, start))
         for p in ("legacy", "async")
@@ -268,7 +314,7 @@ def _errors(rows: Sequence[dict[str, Any]], domain: str, start: datetime | None)
 
 
 def _evidence(
-    mode: str,
+    mode: Mode,
     minutes: float | None,
     open_count: int,
     operations: Sequence[OperationFigures],
@@ -334,13 +380,13 @@ def _reason(verdict: Verdict) -> str:
     return f"async error rate: {verdict.detail}"
 
 
-def _next(mode: str) -> Mode | None:
+def _next(mode: Mode) -> Mode | None:
     index = RANK[mode] + 1
     return MODES[index] if index < len(MODES) else None
 
 
 def _verdict(
-    outcome: Outcome, next_mode: str | None, evidence: Sequence[Verdict], needed: int
+    outcome: Outcome, next_mode: Mode | None, evidence: Sequence[Verdict], needed: int
 ) -> str:
     if outcome is Outcome.PASS:
         return f"ready for {next_mode}" if next_mode is not None else "complete: async only"

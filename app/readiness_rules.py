@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 
 from app.verdicts import Outcome, Verdict, comparisons_needed, wilson_interval, wilson_upper
+from flags.model import Mode
 
 __all__ = [
     "DIVERGENCE_RULE",
@@ -162,7 +163,7 @@ def percent_text(value: float) -> str:
     return f"{percent:.{digits}f}".rstrip("0").rstrip(".") + "%"
 
 
-def soak_rule(minutes: float | None, min_minutes: float, mode: str) -> Verdict:
+def soak_rule(minutes: float | None, min_minutes: float, mode: Mode) -> Verdict:
     """Has the domain been in ``mode`` for ``min_minutes``? Too soon is inconclusive."""
     spent = minutes if minutes is not None else 0.0
     ok = minutes is None or spent >= min_minutes

@@ -7,7 +7,6 @@ turns each into a dict once, here, so that templates and JSON responses see one 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,7 +14,7 @@ from enum import Enum
 from typing import Any
 from uuid import UUID
 
-__all__ = ["as_dict", "jsonable", "resolve", "since_text"]
+__all__ = ["as_dict", "jsonable", "since_text"]
 
 
 def as_dict(record: object) -> dict[str, Any]:
@@ -47,13 +46,6 @@ def jsonable(value: object) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return jsonable(as_dict(value))
     return str(value)
-
-
-async def resolve(value: Any) -> Any:
-    """``value``, awaited if it is awaitable: the components may be sync or async."""
-    if inspect.isawaitable(value):
-        return await value
-    return value
 
 
 def since_text(moment: datetime | None, now: datetime | None = None) -> str:

@@ -23,15 +23,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.service_readiness import ServiceReadiness, assess_service
-from flags.model import MODES, SAFE_MODE
+from flags.model import MODES, SAFE_MODE, FlagProvider, FlagState, Mode, override_of
 from flags.transitions import RANK
 from routing.services import OTHER, RESERVED, UNATTRIBUTED
 from shadow.pool import LazyPool
 from shadow.service_counts import ServiceCell
 from shadow.service_store import ServiceFigures, open_divergences, service_figures
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
 
 __all__ = ["Cell", "Row", "ServiceMap", "Step", "build_map", "fetch_map", "load_map", "step_for"]
 
@@ -45,7 +48,7 @@ class Step:
 
     domain: str
     service: str
-    mode: str
+    mode: Mode
     percent: int
     services: tuple[str, ...]
 
@@ -59,14 +62,14 @@ class Step:
         }
 
 
-def service_mode(flag: Any, service: str) -> str:
+def service_mode(flag: FlagState, service: str) -> Mode:
     """The mode ``flag`` gives ``service``'s calls (within its percent)."""
     if flag.services is not None and service not in flag.services:
         return SAFE_MODE
-    return str(flag.mode) if flag.percent > 0 else SAFE_MODE
+    return flag.mode if flag.percent > 0 else SAFE_MODE
 
 
-def step_for(flag: Any, service: str) -> tuple[Step | None, str | None]:
+def step_for(flag: FlagState, service: str) -> tuple[Step | None, str | None]:
     """The step that moves only ``service`` forward in ``flag``'s domain, or why there is none."""
     if service in RESERVED:
         return None, f"{service} calls cannot be targeted: they name no service"
@@ -97,7 +100,7 @@ class Cell:
 
     service: str
     domain: str
-    mode: str
+    mode: Mode
     targeted: bool
     figures: ServiceCell = field(default_factory=ServiceCell)
     minutes: float = float(WINDOW_MINUTES)
@@ -199,13 +202,13 @@ class ServiceMap:
 class MapInputs:
     """What a map is built from, already fetched."""
 
-    flags: Sequence[Any]
+    flags: Sequence[FlagState]
     window: Sequence[ServiceFigures]
     since_change: Sequence[ServiceFigures]
     open_groups: Mapping[tuple[str, str], list[str]]
     configured: Sequence[str]
     threshold: float
-    overrides: Mapping[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, Mode] = field(default_factory=dict)
 
 
 def build_map(inputs: MapInputs, now: datetime, window_minutes: int = WINDOW_MINUTES) -> ServiceMap:
@@ -239,8 +242,8 @@ def build_map(inputs: MapInputs, now: datetime, window_minutes: int = WINDOW_MIN
 
 def _cell(
     service: str,
-    flag: Any,
-    held_at: str | None,
+    flag: FlagState,
+    held_at: Mode | None,
     figures: ServiceFigures | None,
     now: datetime,
     window_minutes: int,
@@ -259,7 +262,9 @@ def _cell(
     return cell
 
 
-def _services(inputs: MapInputs, window: Mapping[tuple[str, str], Any]) -> list[tuple[str, str]]:
+def _services(
+    inputs: MapInputs, window: Mapping[tuple[str, str], ServiceFigures]
+) -> list[tuple[str, str]]:
     """Rows in order: configured, then seen or targeted (sorted), unattributed, other if seen."""
     seen = {service for service, _ in window}
     for flag in inputs.flags:
@@ -273,7 +278,7 @@ def _services(inputs: MapInputs, window: Mapping[tuple[str, str], Any]) -> list[
 
 
 async def load_map(
-    system: Any, window_minutes: int = WINDOW_MINUTES, now: datetime | None = None
+    system: System, window_minutes: int = WINDOW_MINUTES, now: datetime | None = None
 ) -> ServiceMap:
     """Fetch what the map needs from ``system`` and build it."""
     return await fetch_map(
@@ -287,7 +292,7 @@ async def load_map(
 
 
 async def fetch_map(
-    provider: Any,
+    provider: FlagProvider,
     pool: LazyPool,
     *,
     configured: Sequence[str],
@@ -319,14 +324,11 @@ def _minute_floor(at: datetime) -> datetime:
     return at.replace(second=0, microsecond=0)
 
 
-def _overrides(provider: Any, flags: Iterable[Any]) -> dict[str, str]:
+def _overrides(provider: FlagProvider, flags: Iterable[FlagState]) -> dict[str, Mode]:
     """The mode each domain is held at by a guard override, where there is one."""
-    override_for = getattr(provider, "override_for", None)
-    if override_for is None:
-        return {}
     held = {}
     for flag in flags:
-        override = override_for(flag.domain)
+        override = override_of(provider, flag.domain)
         if override is not None:
-            held[flag.domain] = str(override.mode)
+            held[flag.domain] = override.mode
     return held

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any
 
 from app.verdicts import Outcome, Verdict, comparisons_needed, wilson_interval, wilson_upper
-from flags.model import MODES
+from flags.model import MODES, Mode
 
 __all__ = ["ServiceReadiness", "assess_service", "divergence_rate_verdict", "open_groups_verdict"]
 
@@ -42,8 +42,8 @@ class ServiceReadiness:
 
     service: str
     domain: str
-    mode: str
-    next_mode: str | None
+    mode: Mode
+    next_mode: Mode | None
     outcome: Outcome
     verdicts: tuple[Verdict, ...]
     since: datetime | None
@@ -69,7 +69,7 @@ class ServiceReadiness:
 def assess_service(
     service: str,
     domain: str,
-    mode: str,
+    mode: Mode,
     *,
     comparisons: int,
     divergences: int,
@@ -104,7 +104,7 @@ def open_groups_verdict(open_groups: int) -> Verdict:
 
 
 def divergence_rate_verdict(
-    comparisons: int, divergences: int, threshold: float, mode: str = "shadow"
+    comparisons: int, divergences: int, threshold: float, mode: Mode = "shadow"
 ) -> Verdict:
     """The service's divergence rate against ``threshold``; see the module docstring."""
     n, d = comparisons, min(divergences, comparisons)
@@ -126,7 +126,7 @@ def divergence_rate_verdict(
     return _rate(Outcome.INCONCLUSIVE, n, d, estimate, ci, threshold, more, detail)
 
 
-def _no_comparisons(threshold: float, mode: str) -> Verdict:
+def _no_comparisons(threshold: float, mode: Mode) -> Verdict:
     where = "nothing is compared in legacy: step to shadow" if mode == "legacy" else ""
     return Verdict(
         rule=RATE_RULE,

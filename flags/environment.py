@@ -20,6 +20,8 @@ class EnvironmentFlags:
     """A read-only provider whose flags come from a ``domain=mode[:percent],…`` string."""
 
     name = "environment"
+    available = True  # a parsed string has no source to lose
+    audit_in_database = False  # read-only: no change to audit
 
     def __init__(self, spec: str, domains: Sequence[str]) -> None:
         self._flags = CurrentFlags(domains, self.name)
@@ -39,7 +41,7 @@ class EnvironmentFlags:
     async def set(
         self,
         domain: str,
-        mode: str,
+        mode: Mode,
         *,
         percent: int = 100,
         services: Sequence[str] | None = None,

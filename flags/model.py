@@ -3,6 +3,9 @@
 A provider keeps the current flags in memory and answers ``mode_for`` without I/O, so the
 router can ask it on every call. Management calls (``set``, ``get``, ``list``, ``history``)
 may do I/O and may raise; ``mode_for`` never raises.
+
+The override layer (``flags.overrides``) is a ``FlagsWithOverrides``: a provider with the
+guard's caps on top. Code that may hold either asks ``overrides_in_force`` or ``override_of``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, Protocol, runtime_checkable
 
 from observability import mask_secrets
@@ -86,11 +89,33 @@ class FlagChange:
     extra: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A cap on one domain's mode: no call of ``domain`` goes above ``mode``."""
+
+    domain: str
+    mode: Mode
+    reason: str
+    actor: str
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    extra: dict[str, object] = field(default_factory=dict)
+
+
 @runtime_checkable
 class FlagProvider(Protocol):
     """What the router and the composition root need from a source of flags."""
 
     name: str
+
+    @property
+    def available(self) -> bool:
+        """True while the provider follows its source; a source that cannot fail always is."""
+        ...
+
+    @property
+    def audit_in_database(self) -> bool:
+        """True when ``set`` writes the ``flag_audit`` row itself (the PostgreSQL store)."""
+        ...
 
     def mode_for(self, domain: str, key: str | None, service: str | None) -> Mode:
         """The mode for one call; in memory, never raises, ``legacy`` when unsure."""
@@ -107,7 +132,7 @@ class FlagProvider(Protocol):
     async def set(
         self,
         domain: str,
-        mode: str,
+        mode: Mode,
         *,
         percent: int = 100,
         services: Sequence[str] | None = None,
@@ -136,3 +161,58 @@ class FlagProvider(Protocol):
     ) -> builtins.list[FlagChange]:
         """The audit log, newest first."""
         ...
+
+
+@runtime_checkable
+class FlagsWithOverrides(FlagProvider, Protocol):
+    """A provider with the guard's local overrides on top (``flags.overrides.OverriddenFlags``).
+
+    The PostgreSQL, Unleash and environment providers do not have these: they are sources of
+    flags, and the override layer wraps whichever one is configured.
+    """
+
+    @property
+    def inner(self) -> FlagProvider:
+        """The wrapped provider, where the flags themselves are kept."""
+        ...
+
+    def overrides(self) -> dict[str, Override]:
+        """The overrides in force, by domain."""
+        ...
+
+    def override_for(self, domain: str) -> Override | None:
+        """The override of ``domain``, or None."""
+        ...
+
+    async def effective_mode(self, domain: str) -> Mode:
+        """The domain's flag mode as capped by its override."""
+        ...
+
+    async def override(
+        self,
+        domain: str,
+        mode: Mode,
+        *,
+        reason: str,
+        actor: str,
+        extra: Mapping[str, object] | None = None,
+        audit: bool = True,
+    ) -> Override:
+        """Cap ``domain`` at ``mode`` in every process."""
+        ...
+
+    async def note(
+        self, domain: str, *, reason: str, actor: str, extra: Mapping[str, object]
+    ) -> None:
+        """An audit row that changes nothing (the guard's dry runs)."""
+        ...
+
+
+def overrides_in_force(flags: FlagProvider) -> dict[str, Override]:
+    """The overrides ``flags`` applies, by domain: none without the override layer."""
+    return flags.overrides() if isinstance(flags, FlagsWithOverrides) else {}
+
+
+def override_of(flags: FlagProvider | None, domain: str) -> Override | None:
+    """The override that holds ``domain`` back, or None (also without the override layer)."""
+    return flags.override_for(domain) if isinstance(flags, FlagsWithOverrides) else None

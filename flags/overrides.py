@@ -25,7 +25,6 @@ import builtins
 import contextlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,7 +33,15 @@ import structlog
 
 from flags.current import CurrentFlags
 from flags.listen import ChannelFollower
-from flags.model import SAFE_MODE, FlagChange, FlagProvider, FlagSourceUnavailable, FlagState, Mode
+from flags.model import (
+    SAFE_MODE,
+    FlagChange,
+    FlagProvider,
+    FlagSourceUnavailable,
+    FlagState,
+    Mode,
+    Override,
+)
 from flags.postgres import INSERT_AUDIT, SELECT_AUDIT, UNREACHABLE, change_from_row
 from flags.transitions import RANK, check_transition
 from flags.validation import check_change, check_domain, check_mode, check_text
@@ -57,18 +64,6 @@ DELETE_OVERRIDE = "DELETE FROM flag_overrides WHERE domain = $1"
 SELECT_OVERRIDE_AUDIT = SELECT_AUDIT.replace(
     "WHERE (", "WHERE (extra ? 'override' OR extra ? 'dry_run') AND ("
 )
-
-
-@dataclass(frozen=True, slots=True)
-class Override:
-    """A cap on one domain's mode: no call of ``domain`` goes above ``mode``."""
-
-    domain: str
-    mode: Mode
-    reason: str
-    actor: str
-    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 class OverriddenFlags:
@@ -116,6 +111,16 @@ class OverriddenFlags:
             return mode
         return cap[1]
 
+    @property
+    def available(self) -> bool:
+        """True while both the wrapped provider and the overrides are followed."""
+        return self.inner.available and self._follower.available
+
+    @property
+    def audit_in_database(self) -> bool:
+        """The wrapped provider's: overrides add their own audit rows only where it does not."""
+        return self.inner.audit_in_database
+
     def overrides(self) -> dict[str, Override]:
         """The overrides in force, by domain."""
         return dict(self._overrides)
@@ -145,7 +150,7 @@ class OverriddenFlags:
     async def set(
         self,
         domain: str,
-        mode: str,
+        mode: Mode,
         *,
         percent: int = 100,
         services: Sequence[str] | None = None,
@@ -171,14 +176,14 @@ class OverriddenFlags:
             forced=forced, extra=extra,
         )  # fmt: skip
         if override is not None:
-            audit = not getattr(self.inner, "audit_in_database", False)
+            audit = not self.inner.audit_in_database
             await self._clear(override, state, wanted, forced=forced, audit=audit)
         return state
 
     async def override(
         self,
         domain: str,
-        mode: str,
+        mode: Mode,
         *,
         reason: str,
         actor: str,
@@ -244,7 +249,7 @@ class OverriddenFlags:
     ) -> builtins.list[FlagChange]:
         """The provider's audit log, with the override rows when it keeps its log elsewhere."""
         changes = await self.inner.history(domain, limit)
-        if getattr(self.inner, "audit_in_database", False):
+        if self.inner.audit_in_database:
             return changes
         try:
             async with self._connection() as conn:

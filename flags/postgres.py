@@ -105,7 +105,7 @@ class PostgresFlagStore:
     async def set(
         self,
         domain: str,
-        mode: str,
+        mode: Mode,
         *,
         percent: int = 100,
         services: Sequence[str] | None = None,

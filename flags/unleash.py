@@ -90,6 +90,7 @@ class UnleashFlags:
     """A ``FlagProvider`` that follows ``dualpath.<domain>`` features in Unleash."""
 
     name = "unleash"
+    audit_in_database = False  # its history is what this process saw, kept in memory
 
     def __init__(
         self,
@@ -159,7 +160,7 @@ class UnleashFlags:
     async def set(
         self,
         domain: str,
-        mode: str,
+        mode: Mode,
         *,
         percent: int = 100,
         services: Sequence[str] | None = None,

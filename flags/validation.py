@@ -27,7 +27,7 @@ def check_domain(domains: Sequence[str], domain: str) -> str:
 
 
 def check_mode(mode: str) -> Mode:
-    """``mode`` if it is one of the four modes, else ``FlagError``."""
+    """``mode`` if it is one of the four modes, else ``FlagError``: where text becomes a Mode."""
     for known in MODES:
         if mode == known:
             return known
@@ -67,14 +67,17 @@ def check_text(value: object, what: str) -> str:
 def check_change(
     domains: Sequence[str],
     domain: str,
-    mode: str,
+    mode: Mode,
     *,
     percent: object,
     services: Sequence[str] | None,
     reason: object,
     actor: object,
 ) -> FlagState:
-    """The state a valid change would produce, or ``FlagError`` naming what is wrong."""
+    """The state a valid change would produce, or ``FlagError`` naming what is wrong.
+
+    ``mode`` is checked again: a caller without a type checker may pass any string.
+    """
     return FlagState(
         domain=check_domain(domains, domain),
         mode=check_mode(mode),

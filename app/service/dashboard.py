@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, TypedDict
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
@@ -21,13 +21,28 @@ from app.service.overview import WINDOW_MINUTES, domain_cards
 from app.service.sidebyside import field_rows, readable_path
 from app.service.state import State
 from dashboards import TEMPLATES_DIR
-from flags.model import MODES
+from flags.model import MODES, FlagChange, Override, overrides_in_force
 from observability import mask_secrets
 from shadow.divergences import STATUSES
+
+if TYPE_CHECKING:
+    from app.bootstrap import System
+    from app.readiness import Readiness
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+
+class GuardContext(TypedDict):
+    """What the overview shows of the guard: readiness, overrides, the last hour's decisions."""
+
+    readiness: dict[str, Readiness]
+    overrides: dict[str, Override]
+    rollbacks: list[FlagChange]
+    dry_runs: list[FlagChange]
+
+
 LIST_LIMIT = 500
 
 
@@ -75,13 +90,12 @@ async def overview(request: Request, state: State) -> HTMLResponse:
     )
 
 
-async def guard_context(system: Any, now: datetime) -> dict[str, Any]:
+async def guard_context(system: System, now: datetime) -> GuardContext:
     """Readiness per domain, overrides in force, and the guard's rollbacks of the last hour."""
     from app.guard import ACTOR
     from app.readiness import assess_system, rules_from
 
     found = await assess_system(system, rules_from(system.settings), now)
-    overrides_of = getattr(system.flags, "overrides", None)
     since = now - timedelta(hours=1)
     decided = [
         change
@@ -90,7 +104,7 @@ async def guard_context(system: Any, now: datetime) -> dict[str, Any]:
     ]
     return {
         "readiness": {r.domain: r for r in found},
-        "overrides": overrides_of() if overrides_of is not None else {},
+        "overrides": overrides_in_force(system.flags),
         "rollbacks": [c for c in decided if not c.extra.get("dry_run")],
         "dry_runs": [c for c in decided if c.extra.get("dry_run")],
     }

@@ -6,18 +6,22 @@ dicts here (``group_view``, ``exemplar_view``) for the JSON API and the dashboar
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 from fastapi import HTTPException
 
-from app.records import as_dict, jsonable, resolve
+from app.records import as_dict, jsonable
 
 if TYPE_CHECKING:
     from app.bootstrap import System
     from shadow.divergences import Divergences
+    from shadow.records import DivergenceGroup, Exemplar
 
 __all__ = [
     "ACTIONS",
+    "GroupView",
     "act",
     "divergence_store",
     "exemplar_view",
@@ -28,6 +32,25 @@ __all__ = [
 ]
 
 MAX_GROUPS = 100_000
+
+
+class GroupView(TypedDict):
+    """A divergence group as the dashboard and the API show it."""
+
+    signature: str
+    domain: str
+    operation: str
+    kind: str
+    diff_paths: list[str]
+    count: int
+    status: str
+    first_seen: datetime
+    last_seen: datetime
+    status_reason: str
+    status_by: str | None
+    status_at: datetime | None
+
+
 # The URL verb of each status action, and the store method behind it.
 ACTIONS = {"ignore": "ignore", "reopen": "reopen", "fixed": "mark_fixed"}
 
@@ -37,7 +60,9 @@ def divergence_store(system: System) -> Divergences:
     return system.divergences
 
 
-async def fetch_groups(store: Divergences, limit: int = MAX_GROUPS, **filters: Any) -> list[Any]:
+async def fetch_groups(
+    store: Divergences, limit: int = MAX_GROUPS, **filters: str | None
+) -> list[DivergenceGroup]:
     """The group records matching ``filters`` (domain, status, kind), up to ``limit``."""
     return list(await store.groups(limit=limit, **filters))
 
@@ -48,7 +73,7 @@ async def list_groups(
     domain: str | None = None,
     status: str | None = None,
     kind: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[GroupView]:
     """The groups matching the filters, most recently seen first."""
     records = await fetch_groups(store, domain=domain, status=status, kind=kind)
     views = [group_view(r) for r in records]
@@ -56,7 +81,7 @@ async def list_groups(
     return views
 
 
-async def find_group(store: Divergences, signature: str) -> dict[str, Any]:
+async def find_group(store: Divergences, signature: str) -> GroupView:
     """One group by signature, or 404."""
     try:
         record = await store.group(signature)
@@ -67,26 +92,30 @@ async def find_group(store: Divergences, signature: str) -> dict[str, Any]:
 
 async def exemplars(store: Divergences, signature: str) -> list[dict[str, Any]]:
     """The stored exemplars of a group, as dicts."""
-    return [exemplar_view(e) for e in await resolve(store.exemplars(signature))]
+    return [exemplar_view(e) for e in await store.exemplars(signature)]
 
 
 async def act(store: Divergences, action: str, signature: str, actor: str, **options: Any) -> None:
     """Run one status action (``ignore``, ``reopen``, ``fixed``) on a group."""
     await find_group(store, signature)
-    method = getattr(store, ACTIONS[action])
-    await resolve(method(signature, actor=actor, **options))
+    methods: dict[str, Callable[..., Awaitable[DivergenceGroup]]] = {
+        "ignore": store.ignore,
+        "reopen": store.reopen,
+        "mark_fixed": store.mark_fixed,
+    }
+    await methods[ACTIONS[action]](signature, actor=actor, **options)
 
 
-def group_view(record: Any) -> dict[str, Any]:
+def group_view(record: DivergenceGroup) -> GroupView:
     """A group record as a dict; ``diff_paths`` as a list of strings."""
-    view: dict[str, Any] = as_dict(record)
+    view = cast(GroupView, as_dict(record))
     view["signature"] = str(view.get("signature"))
     view["diff_paths"] = [str(p) for p in view.get("diff_paths") or ()]
     view["status"] = str(jsonable(view.get("status") or "open"))
     return view
 
 
-def exemplar_view(record: Any) -> dict[str, Any]:
+def exemplar_view(record: Exemplar) -> dict[str, Any]:
     """An exemplar record as a JSON-friendly dict."""
     view: dict[str, Any] = jsonable(as_dict(record))
     return view

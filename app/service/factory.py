@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import structlog
 from fastapi import FastAPI
@@ -30,6 +30,9 @@ from app.service.state import ServiceState
 from app.settings import Settings
 from dashboards import STATIC_DIR
 
+if TYPE_CHECKING:
+    from app.bootstrap import System
+
 __all__ = ["create_app"]
 
 DESCRIPTION = """
@@ -39,7 +42,7 @@ the on-call dashboard at `/dashboard`, `/healthz` and `/metrics`.
 """
 
 
-def create_app(system: Any = None, settings: Settings | None = None) -> FastAPI:
+def create_app(system: System | None = None, settings: Settings | None = None) -> FastAPI:
     """The app over ``system``; without one, its lifespan opens a system from ``settings``."""
     settings = settings or (system.settings if system is not None else Settings())
     state = ServiceState(OpsTokens.from_settings(settings), ServiceMetrics(), system)
@@ -67,7 +70,9 @@ async def _home() -> RedirectResponse:
     return RedirectResponse("/dashboard")
 
 
-def _lifespan(state: ServiceState, settings: Settings, *, owns_system: bool) -> Any:
+def _lifespan(
+    state: ServiceState, settings: Settings, *, owns_system: bool
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:

@@ -6,7 +6,7 @@ The database check names the database it checks by its URL, with the password ma
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from app.records import jsonable
 from app.service.state import ServiceState, State
+from flags.model import FlagProvider
 from observability import mask_secrets
 
 if TYPE_CHECKING:
@@ -38,7 +39,30 @@ async def healthz(state: State) -> JSONResponse:
     return JSONResponse(jsonable(body), status_code=200 if healthy else 503)
 
 
-async def database_check(state: ServiceState) -> dict[str, Any]:
+class DatabaseCheck(TypedDict):
+    """Whether the database answered, and the error class if not."""
+
+    ok: bool
+    error: NotRequired[str]
+
+
+class FlagsCheck(TypedDict):
+    """The flag provider's name, and whether it follows its source."""
+
+    provider: str
+    ok: bool
+
+
+class QueueCheck(TypedDict):
+    """The divergence store's queue."""
+
+    ok: bool
+    depth: int
+    capacity: int
+    dropped: int
+
+
+async def database_check(state: ServiceState) -> DatabaseCheck:
     """Whether ``SELECT 1`` answers within two seconds."""
     try:
         pool = await state.pool()
@@ -49,12 +73,12 @@ async def database_check(state: ServiceState) -> dict[str, Any]:
     return {"ok": True}
 
 
-def flags_check(flags: Any) -> dict[str, Any]:
+def flags_check(flags: FlagProvider) -> FlagsCheck:
     """The provider's name and whether it is following its source."""
-    return {"provider": flags.name, "ok": bool(getattr(flags, "available", True))}
+    return {"provider": flags.name, "ok": flags.available}
 
 
-async def queue_check(system: System) -> dict[str, Any]:
+async def queue_check(system: System) -> QueueCheck:
     """The shadow engine's store queue: depth, capacity and divergences dropped."""
     store = system.shadow.store
     depth, capacity = len(store), store.config.max_queue

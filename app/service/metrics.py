@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any
 
 import structlog
 from fastapi import Request, Response
@@ -20,7 +19,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from flags.model import MODES
+from flags.model import MODES, FlagState
 from observability import Outage
 
 __all__ = ["ServiceMetrics"]
@@ -64,7 +63,7 @@ class ServiceMetrics:
             registry=self.registry,
         )
 
-    def observe_flags(self, states: Iterable[Any]) -> None:
+    def observe_flags(self, states: Iterable[FlagState]) -> None:
         """Set the mode gauges from the flag states."""
         for state in states:
             for mode in MODES:

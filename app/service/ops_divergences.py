@@ -45,8 +45,7 @@ async def get_group(state: State, signature: str) -> dict[str, Any]:
     """One group, with its exemplars (inputs, both results, the diff, and their context)."""
     store = divergence_store(state.require_system())
     group = await find_group(store, signature)
-    group["exemplars"] = await exemplars(store, signature)
-    result: dict[str, Any] = jsonable(group)
+    result: dict[str, Any] = jsonable({**group, "exemplars": await exemplars(store, signature)})
     return result
 
 

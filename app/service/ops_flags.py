@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import inspect
-from typing import Annotated, Any
+from typing import Annotated
 
 import structlog
 from fastapi import APIRouter, HTTPException, Query
@@ -12,19 +11,19 @@ from app.records import as_dict, jsonable
 from app.service.ops_auth import Actor
 from app.service.ops_models import FlagChangeOut, FlagChangeRequest, FlagOut
 from app.service.state import State
+from flags.model import FlagProvider, FlagState, override_of
 
 __all__ = ["flag_out", "router"]
 
 router = APIRouter(prefix="/api/flags", tags=["ops: flags"])
 
 
-def flag_out(state: Any, flags: Any = None) -> FlagOut:
+def flag_out(state: FlagState, flags: FlagProvider | None = None) -> FlagOut:
     """A flag state as its response body, with the domain's override if ``flags`` has one."""
     data = as_dict(state)
     services = data.get("services")
     data["services"] = sorted(services) if services else None
-    override_for = getattr(flags, "override_for", None)
-    override = override_for(data["domain"]) if override_for is not None else None
+    override = override_of(flags, data["domain"])
     data["override"] = jsonable(as_dict(override)) if override is not None else None
     return FlagOut.model_validate({k: data.get(k) for k in FlagOut.model_fields})
 
@@ -63,17 +62,17 @@ async def set_flag(state: State, domain: str, body: FlagChangeRequest, actor: Ac
     """
     flags = state.require_system().flags
     await require_domain(flags, domain)
-    options: dict[str, Any] = {"percent": body.percent, "services": body.services}
-    if body.force and "forced" in inspect.signature(flags.set).parameters:
-        options["forced"] = True
-    new = await flags.set(domain, body.mode, reason=body.reason, actor=actor, **options)
+    new = await flags.set(
+        domain, body.mode, percent=body.percent, services=body.services, reason=body.reason,
+        actor=actor, forced=body.force,
+    )  # fmt: skip
     structlog.get_logger().info(
         "ops.flag_set", domain=domain, mode=body.mode, percent=body.percent, actor=actor
     )
     return flag_out(new, flags)
 
 
-async def require_domain(flags: Any, domain: str) -> None:
+async def require_domain(flags: FlagProvider, domain: str) -> None:
     """404 for a domain the flag provider does not know."""
     if domain not in {s.domain for s in await flags.list()}:
         raise HTTPException(404, f"no domain {domain!r}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -19,7 +19,7 @@ class Body(BaseModel):
 class FlagChangeRequest(Body):
     """A new flag for one domain; ``reason`` goes to the audit log with the token's name."""
 
-    mode: Literal["legacy", "shadow", "live", "async"]
+    mode: Mode
     percent: int = Field(default=100, ge=0, le=100)
     services: list[str] | None = Field(default=None, min_length=1)
     reason: str = Field(min_length=1, max_length=500, pattern=r"\S")

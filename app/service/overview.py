@@ -10,7 +10,7 @@ from typing import Any
 
 from app.records import as_dict, since_text
 from app.service.sparkline import sparkline
-from flags.model import Mode
+from flags.model import FlagState, Mode
 
 __all__ = ["WINDOW_MINUTES", "DomainCard", "domain_cards"]
 
@@ -47,7 +47,10 @@ class DomainCard:
 
 
 def domain_cards(
-    flags: Iterable[Any], rollup: Iterable[Any], open_groups: Iterable[Any], now: datetime
+    flags: Iterable[FlagState],
+    rollup: Iterable[object],
+    open_groups: Iterable[object],
+    now: datetime,
 ) -> list[DomainCard]:
     """One card per flag, filled from the rollup rows of the last hour and the open groups."""
     minutes = per_domain_minutes(rollup)
@@ -61,7 +64,7 @@ def domain_cards(
     return cards
 
 
-def new_card(state: Any, now: datetime) -> DomainCard:
+def new_card(state: FlagState, now: datetime) -> DomainCard:
     """A card with the flag's part filled in."""
     services = sorted(state.services) if state.services else None
     return DomainCard(
@@ -74,7 +77,7 @@ def new_card(state: Any, now: datetime) -> DomainCard:
     )
 
 
-def per_domain_minutes(rollup: Iterable[Any]) -> dict[str, dict[datetime, dict[str, Any]]]:
+def per_domain_minutes(rollup: Iterable[object]) -> dict[str, dict[datetime, dict[str, Any]]]:
     """Rows by domain and minute; the domain-wide row (operation None) wins over summing."""
     whole: dict[str, dict[datetime, dict[str, Any]]] = defaultdict(dict)
     summed: dict[str, dict[datetime, dict[str, Any]]] = defaultdict(dict)

@@ -26,13 +26,17 @@ from array import array
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from app.service.traffic_audit import TALLY_MAX_HP, TALLY_START_HP, Tally
 from persistence.errors import NotFoundError, ValidationError
 from persistence.events import EventBus
 from persistence.models import Player, Room
 from routing.services import calling_service
+
+if TYPE_CHECKING:
+    from routing.router import PersistenceRouter
 
 __all__ = ["ACTIONS", "DEMO_SERVICES", "TALLY_ACTIONS", "TrafficReport", "World", "run_traffic"]
 
@@ -46,15 +50,15 @@ class World:
     ``tally`` accounts for the players set aside in ``tally_ids`` (none without a tally).
     """
 
-    router: Any
-    player_ids: list[Any]
+    router: PersistenceRouter
+    player_ids: list[UUID]
     rooms: dict[str, Room]
     rng: random.Random
-    tally_ids: list[Any] = field(default_factory=list)
+    tally_ids: list[UUID] = field(default_factory=list)
     tally: Tally | None = None
     as_services: bool = False
 
-    def player_id(self) -> Any:
+    def player_id(self) -> UUID:
         """A random player's id."""
         return self.rng.choice(self.player_ids)
 
@@ -236,7 +240,7 @@ async def refuse(world: World) -> None:
     raise AssertionError(f"a negative amount ({amount}) was accepted")
 
 
-async def acknowledged(tally: Tally, write: Awaitable[Any]) -> None:
+async def acknowledged(tally: Tally, write: Awaitable[object]) -> None:
     """Await ``write``; if it raises, the tally can no longer say what was applied."""
     try:
         await write
@@ -290,7 +294,7 @@ def as_services(actions: dict[str, tuple[Action, int]]) -> dict[str, tuple[Actio
     return out
 
 
-async def load_world(router: Any, seed: int, tally: int = 0) -> World:
+async def load_world(router: PersistenceRouter, seed: int, tally: int = 0) -> World:
     """Player ids and rooms to pick from, ``tally`` players set aside; ``ValueError`` if the
     world is empty or too small to set them aside."""
     players = await router.list_players(limit=500)
@@ -341,7 +345,7 @@ async def worker(
 
 
 async def run_traffic(
-    router: Any,
+    router: PersistenceRouter,
     *,
     seconds: float,
     concurrency: int,

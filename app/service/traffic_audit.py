@@ -22,11 +22,14 @@ import contextlib
 import threading
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from persistence.events import EventBus, HPChanged, XPGained
+from shadow.observation import Result
 
 __all__ = [
     "TALLY_MAX_HP",
@@ -67,17 +70,17 @@ class Tally:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def of(cls, player_ids: list[Any]) -> Tally:
+    def of(cls, player_ids: Sequence[UUID | str]) -> Tally:
         """An empty tally of ``player_ids``."""
         return cls({str(p): PlayerTally() for p in player_ids})
 
-    def hp(self, player_id: Any, delta: int) -> None:
+    def hp(self, player_id: UUID | str, delta: int) -> None:
         """An HP change of ``delta`` was acknowledged."""
         entry = self.players[str(player_id)]
         entry.hp_writes += 1
         entry.hp_delta += delta
 
-    def xp(self, player_id: Any, delta: int) -> None:
+    def xp(self, player_id: UUID | str, delta: int) -> None:
         """An XP gain of ``delta`` was acknowledged."""
         entry = self.players[str(player_id)]
         entry.xp_writes += 1
@@ -121,7 +124,7 @@ class ComparisonLog:
         self.counts: Counter[tuple[str, str, str, str, str]] = Counter()
         self._lock = threading.Lock()
 
-    def __call__(self, result: Any) -> None:
+    def __call__(self, result: Result) -> None:
         """One comparison (a ``shadow.observation.Result``)."""
         outcome = result.kind or ("ignored" if result.ignored else "match")
         key = (result.domain, result.mode, result.primary.path, result.shadow.path, outcome)

@@ -110,6 +110,13 @@ class TestLocal:
         assert result.returncode == 2, result.stdout
         assert message in result.stderr
 
+    def test_bad_mode_changes_nothing(self, guard_database: str) -> None:
+        history = ("flags", "history", "--limit", "1000", "--json")
+        before = ok_json(run(guard_database, *history))
+        result = run(guard_database, "flags", "set", DOMAIN, "sideways", "--reason", "r")
+        assert result.returncode == 2 and "unknown mode 'sideways'" in result.stderr
+        assert ok_json(run(guard_database, *history)) == before
+
     def test_history_of_unknown_domain_exits_2(self, guard_database: str) -> None:
         result = run(guard_database, "flags", "history", "nowhere")
         assert result.returncode == 2 and "unknown domain" in result.stderr
@@ -170,6 +177,12 @@ class TestRemote:
         result = run(guard_database, "flags", "set", DOMAIN, "shadow", "--reason", "r",
                      "--actor", "mallory", "--url", served)  # fmt: skip
         assert result.returncode == 2 and "--actor" in result.stderr
+
+    def test_bad_mode_is_refused_before_the_service_is_called(self, guard_database: str) -> None:
+        nobody = f"http://127.0.0.1:{free_port()}"  # reaching it would exit 1
+        result = run(guard_database, "flags", "set", DOMAIN, "sideways", "--reason", "r",
+                     "--url", nobody)  # fmt: skip
+        assert result.returncode == 2 and "unknown mode 'sideways'" in result.stderr
 
     def test_unreachable_service_exits_1(self, guard_database: str) -> None:
         result = run(guard_database, "flags", "list", "--url", f"http://127.0.0.1:{free_port()}")

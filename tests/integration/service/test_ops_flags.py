@@ -83,6 +83,15 @@ class TestChangingFlags:
             response = await put_flag(client, "room", AUTH, **body)
             assert response.status_code == 422, body
 
+    async def test_bad_mode_changes_nothing(self, client: httpx.AsyncClient) -> None:
+        before = (await client.get("/api/flags/room")).json()
+        audited = await audit_count(client)
+        response = await put_flag(client, "room", AUTH, mode="sideways")
+        assert response.status_code == 422
+        assert "mode" in response.text
+        assert (await client.get("/api/flags/room")).json() == before
+        assert await audit_count(client) == audited
+
 
 class TestRefusedWrites:
     """Without a token 401, with a wrong one 403, and neither flag nor audit log changes."""

@@ -6,15 +6,16 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flags.model import FlagState, Mode
+from flags.model import FlagChange, FlagState, Mode, Override
 from flags.transitions import RANK
 from shadow.observation import Comparison, Mismatch, Observation, Result
 
 
 class FakeFlags:
-    """In-memory flags with the override layer's two extra calls; records every write."""
+    """In-memory flags with the override layer's calls (``FlagsWithOverrides``); records writes."""
 
     name = "fake"
+    available = True
     audit_in_database = True
 
     def __init__(self, modes: Mapping[str, Mode]) -> None:
@@ -47,6 +48,21 @@ class FakeFlags:
 
     async def list(self) -> list[FlagState]:
         return list(self.states.values())
+
+    async def history(self, domain: str | None = None, limit: int = 100) -> list[FlagChange]:
+        return []
+
+    async def start(self) -> None:
+        """Nothing to load."""
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+    def overrides(self) -> dict[str, Override]:
+        return {d: Override(d, mode, "fake", "fake") for d, mode in self.caps.items()}
+
+    def override_for(self, domain: str) -> Override | None:
+        return self.overrides().get(domain)
 
 
 def result(
