@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.guard_rules import Call
-from persistence.errors import NotFoundError, ValidationError
+from shadow.errors import ErrorMeanings
 from shadow.observation import SHADOW_ERROR, SHADOW_TIMEOUT, Result
 
 SHADOW_FAULTS = frozenset({SHADOW_TIMEOUT, SHADOW_ERROR})
@@ -25,16 +25,17 @@ SHADOW_FAULTS = frozenset({SHADOW_TIMEOUT, SHADOW_ERROR})
 __all__ = ["PATHS", "Call", "CallWindow", "is_fault"]
 
 PATHS = ("legacy", "async")
-_REFUSALS = (ValidationError, NotFoundError)
+#: No declared refusals: every error is a fault.
+NO_MEANINGS = ErrorMeanings()
 Key = tuple[str, str]
 
 
-def is_fault(error: BaseException | None) -> bool:
-    """True for a failure of the path, False for none or for a game-rule refusal."""
-    return error is not None and not isinstance(error, _REFUSALS)
+def is_fault(error: BaseException | None, errors: ErrorMeanings = NO_MEANINGS) -> bool:
+    """True for a failure of the path, False for none or for a declared refusal."""
+    return errors.is_fault(error)
 
 
-def call_of(result: Result, at: float) -> Call:
+def call_of(result: Result, at: float, errors: ErrorMeanings = NO_MEANINGS) -> Call:
     """The guard's figures of one shadowed call.
 
     A shadow that timed out or failed is its own path's fault and no comparison: it says
@@ -50,8 +51,8 @@ def call_of(result: Result, at: float) -> Call:
         at,
         legacy.duration_s,
         new.duration_s,
-        is_fault(legacy.error) or (timed_out and not shadow_is_new),
-        is_fault(new.error) or (timed_out and shadow_is_new),
+        errors.is_fault(legacy.error) or (timed_out and not shadow_is_new),
+        errors.is_fault(new.error) or (timed_out and shadow_is_new),
         not timed_out,
         diverged,
     )
@@ -75,8 +76,10 @@ class CallWindow:
         per_second: int = 500,
         clock: Callable[[], float] = time.time,
         record: bool = False,
+        errors: ErrorMeanings = NO_MEANINGS,
     ) -> None:
         self.window_s = window_s
+        self.errors = errors
         self.per_second = per_second
         self._clock = clock
         self._record = record
@@ -87,7 +90,7 @@ class CallWindow:
         """Count one shadowed call (the engine's listener)."""
         with self._lock:
             now = self._clock()
-            self._add((result.domain, result.mode), call_of(result, now), now)
+            self._add((result.domain, result.mode), call_of(result, now, self.errors), now)
 
     def add_call(self, domain: str, mode: str, duration_s: float, fault: bool) -> None:
         """Count one call served by the async path alone (``async`` mode)."""
