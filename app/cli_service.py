@@ -227,9 +227,9 @@ async def _with_progress(system: Any, run: TrafficRun) -> Any:
 
 def _modes(system: Any) -> dict[str, str]:
     """The mode each domain runs in this process now (its flag, capped by any override)."""
-    from app.operations import DOMAINS
-
-    return {domain: system.flags.mode_for(domain, None, None) for domain in DOMAINS}
+    return {
+        domain: system.flags.mode_for(domain, None, None) for domain in system.declarations.domains
+    }
 
 
 def _skipped(system: System) -> Counter[str]:
