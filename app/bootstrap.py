@@ -10,6 +10,7 @@ domains of the flags, the guard, the API, the dashboard and the CLI are the decl
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -86,17 +87,23 @@ class System:
         return self.shadow.metrics.registry
 
 
+class UnusableDeclarations(ValueError):
+    """``DUALPATH_DECLARATIONS`` names no ``Declarations``, or one given no paths to serve."""
+
+
 def load_declarations(settings: Settings) -> Declarations:
     """The declaration ``DUALPATH_DECLARATIONS`` names (``module:attribute``), else the MUD's."""
     spec = settings.declarations
     if not spec:
         return MUD
     module_name, _, attribute = spec.partition(":")
-    import importlib
-
-    found = getattr(importlib.import_module(module_name), attribute or "DECLARATIONS", None)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise UnusableDeclarations(f"DUALPATH_DECLARATIONS={spec!r}: {exc}") from exc
+    found = getattr(module, attribute or "DECLARATIONS", None)
     if not isinstance(found, Declarations):
-        raise ValueError(
+        raise UnusableDeclarations(
             f"DUALPATH_DECLARATIONS={spec!r} does not name a routing.declarations.Declarations"
         )
     return found
@@ -114,20 +121,20 @@ def make_flag_provider(
 
     ``domains``: the domains it serves; the configured declaration's unless given.
     """
-    DOMAINS = tuple(domains) if domains is not None else declared_domains(settings)
+    known = tuple(domains) if domains is not None else declared_domains(settings)
     kind = settings.flag_provider
     if kind == "postgres":
         from flags.postgres import PostgresFlagStore
 
-        return PostgresFlagStore(database_url, DOMAINS)
+        return PostgresFlagStore(database_url, known)
     if kind == "environment":
         from flags.environment import EnvironmentFlags
 
-        return EnvironmentFlags(settings.flags, DOMAINS)
+        return EnvironmentFlags(settings.flags, known)
     if kind == "unleash":
         from flags.unleash import UnleashFlags
 
-        return UnleashFlags(**settings.unleash_options(), domains=DOMAINS)
+        return UnleashFlags(**settings.unleash_options(), domains=known)
     raise ValueError(f"unknown flag provider {kind!r}; use postgres, unleash or environment")
 
 
@@ -200,7 +207,7 @@ async def open_system(
 def _require_paths(declared: Declarations, legacy: object, async_layer: object) -> None:
     """A declaration other than the MUD's comes with its own paths."""
     if declared is not MUD and (legacy is None or async_layer is None):
-        raise ValueError(
+        raise UnusableDeclarations(
             "open_system(declarations=...) for a declaration other than the MUD's needs "
             "legacy= and async_layer=: the two paths that implement its operations"
         )

@@ -75,10 +75,15 @@ def main() -> None:
 
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     configure_logging("console")  # `serve` and the --json commands reconfigure theirs
+    from app.bootstrap import UnusableDeclarations
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except UnusableDeclarations as exc:  # bad input: a message, not a traceback
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
 
 
 from app.cli_service import register  # noqa: E402

@@ -53,5 +53,14 @@ class TestGuildCli:
         self, guild_database: str
     ) -> None:
         bad = dualpath(guild_database, "flags", "list", declarations="examples.guild.schema:SCHEMA")
-        assert bad.returncode != 0
-        assert "routing.declarations.Declarations" in bad.stderr
+        assert bad.returncode == 2
+        assert "does not name a routing.declarations.Declarations" in bad.stderr
+        assert "Traceback" not in bad.stderr and "╭" not in bad.stderr
+
+    def test_a_whole_system_for_another_declaration_is_refused_with_a_message(
+        self, guild_database: str
+    ) -> None:
+        refused = dualpath(guild_database, "status")
+        assert refused.returncode == 2
+        assert "needs legacy= and async_layer=" in refused.stderr
+        assert "Traceback" not in refused.stderr
