@@ -19,7 +19,7 @@ from dualpath import Skip, System
 from examples.guild.errors import GuildNotFound, InvalidAmount
 from examples.guild.schema import Guild
 from examples.guild.system import open_guild_system
-from tests.examples.conftest import STARTING_GOLD, gold_of, guild_settings
+from tests.examples.conftest import STARTING_GOLD, execute, gold_of, guild_settings
 
 pytestmark = pytest.mark.integration
 
@@ -128,6 +128,30 @@ class TestErrors:
             await system.router.deposit_gold("not-a-uuid", 5)
         assert system.shadow_runner.skipped[Skip.CAPTURE_FAILED] == before + 1
         assert await divergences(system) == []
+
+    async def test_a_restore_that_fails_is_a_counted_skip(
+        self, system: System, guilds: list[str], guild_database: str
+    ) -> None:
+        """A trigger refuses the rows the shadow would restore: nothing is compared."""
+        execute(guild_database, REFUSE_INSERTS)
+        try:
+            await set_mode(system, "shadow")
+            before = system.shadow_runner.skipped[Skip.RESTORE_FAILED]
+            await system.router.deposit_gold(guilds[0], 5)
+            assert await divergences(system) == []
+        finally:
+            execute(guild_database, "DROP TRIGGER guilds_refuse_inserts ON guilds")
+        assert system.shadow_runner.skipped[Skip.RESTORE_FAILED] == before + 1
+        assert gold_of(guild_database, guilds[0]) == STARTING_GOLD + 5
+
+
+#: A trigger that refuses every insert into ``guilds`` (the restore upserts).
+REFUSE_INSERTS = """
+CREATE OR REPLACE FUNCTION guilds_refuse_insert() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN RAISE EXCEPTION 'no inserts here' USING ERRCODE = 'P0001'; END $$;
+CREATE TRIGGER guilds_refuse_inserts BEFORE INSERT ON guilds
+FOR EACH ROW EXECUTE FUNCTION guilds_refuse_insert();
+"""
 
 
 class TestPlantedBug:
