@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -37,18 +37,18 @@ class Session:
         self.cursor = cursor
         self.events: list[object] = []
 
-    def one(self, query: str, params: Any = None) -> dict[str, Any] | None:
+    def one(self, query: Any, params: Any = None) -> dict[str, Any] | None:
         """The first row of ``query`` as a dict, or None."""
         self.cursor.execute(query, params)
         row = self.cursor.fetchone()
         return dict(row) if row is not None else None
 
-    def all(self, query: str, params: Any = None) -> list[dict[str, Any]]:
+    def all(self, query: Any, params: Any = None) -> list[dict[str, Any]]:
         """Every row of ``query``, as dicts."""
         self.cursor.execute(query, params)
         return [dict(row) for row in self.cursor.fetchall()]
 
-    def emit(self, *events: object) -> None:
+    def emit(self, events: Iterable[object]) -> None:
         """Queue ``events`` for publishing after commit."""
         self.events.extend(events)
 

@@ -44,7 +44,7 @@ def notes(url: str) -> list[str]:
 def add(note: str) -> Any:
     def work(session: Session) -> None:
         session.cursor.execute("INSERT INTO unit_notes VALUES (%s)", (note,))
-        session.emit(f"added {note}")
+        session.emit([f"added {note}"])
 
     return work
 
