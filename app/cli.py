@@ -33,15 +33,20 @@ def database_url() -> str:
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+def db_upgrade(
+    revision: str = typer.Argument("head", help="Target revision."),
+    dualpath_only: bool = typer.Option(
+        False, "--dualpath-only", help="dualpath's own tables only, without the MUD's schema."
+    ),
+) -> None:
     """Apply the Alembic migrations.
 
-    Example: dualpath db upgrade
+    Example: dualpath db upgrade --dualpath-only
     """
     from persistence.migrate import upgrade
 
     url = database_url()
-    upgrade(url, revision)
+    upgrade(url, revision, dualpath_only=dualpath_only)
     typer.echo(f"database at {revision}")
 
 
@@ -70,10 +75,15 @@ def main() -> None:
 
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     configure_logging("console")  # `serve` and the --json commands reconfigure theirs
+    from app.bootstrap import UnusableDeclarations
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except UnusableDeclarations as exc:  # bad input: a message, not a traceback
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        sys.exit(2)
 
 
 from app.cli_service import register  # noqa: E402

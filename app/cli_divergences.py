@@ -165,12 +165,12 @@ def parse_expiry(text: str, now: datetime | None = None) -> datetime:
 
 
 def _check_filters(domain: str | None, kind: str | None, status: str | None) -> None:
-    from app.operations import DOMAINS
+    from app.bootstrap import declared_domains
     from shadow.divergences import STATUSES
     from shadow.observation import KINDS
 
     for name, value, allowed in (
-        ("--domain", domain, DOMAINS),
+        ("--domain", domain, declared_domains(Settings())),
         ("--kind", kind, KINDS),
         ("--status", status, STATUSES),
     ):

@@ -142,13 +142,13 @@ def _local(action: Callable[[FlagProvider], Awaitable[T]]) -> T:
 
 
 async def _with_flags(settings: Settings, action: Callable[[FlagProvider], Awaitable[T]]) -> T:
-    from app.bootstrap import make_flag_provider
+    from app.bootstrap import declared_domains, make_flag_provider
     from app.database import resolve_database_url
-    from app.operations import DOMAINS
     from flags.overrides import OverriddenFlags
 
     url = resolve_database_url(settings)
-    flags = OverriddenFlags(make_flag_provider(settings, url), url, DOMAINS)
+    domains = declared_domains(settings)
+    flags = OverriddenFlags(make_flag_provider(settings, url, domains), url, domains)
     await flags.start()
     try:
         return await action(flags)

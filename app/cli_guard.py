@@ -83,9 +83,10 @@ def replay_command(
 
 
 def _limits(settings: Settings, domain: str, given: dict[str, float]) -> Thresholds:
+    from app.bootstrap import declared_domains
     from app.guard import parse_threshold_overrides, thresholds_from
-    from app.operations import DOMAINS
 
+    DOMAINS = declared_domains(settings)
     if domain not in DOMAINS:
         raise ValueError(f"unknown domain {domain!r}; known: {', '.join(DOMAINS)}")
     default, per_domain = thresholds_from(settings, DOMAINS)

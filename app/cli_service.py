@@ -230,9 +230,9 @@ async def _with_progress(system: System, run: TrafficRun) -> TrafficReport:
 
 def _modes(system: System) -> dict[str, str]:
     """The mode each domain runs in this process now (its flag, capped by any override)."""
-    from app.operations import DOMAINS
-
-    return {domain: system.flags.mode_for(domain, None, None) for domain in DOMAINS}
+    return {
+        domain: system.flags.mode_for(domain, None, None) for domain in system.declarations.domains
+    }
 
 
 def _skipped(system: System) -> Counter[str]:

@@ -38,13 +38,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from app.guard_record import GuardRecord, look_outcome
 from app.guard_rules import Decision, Judge, Thresholds
-from app.guard_window import CallWindow, is_fault
+from app.guard_window import NO_MEANINGS, CallWindow, is_fault
 from app.loop_lag import LoopLag
 from flags.model import FlagError, FlagProvider, FlagSourceUnavailable, FlagsWithOverrides, Mode
 from flags.transitions import step_back
 from observability import report_error
 from routing.chain import Layer
 from routing.dispatch import Dispatch, Route, SyncDispatch
+from shadow.errors import ErrorMeanings
 from shadow.observation import Result
 
 if TYPE_CHECKING:
@@ -121,15 +122,22 @@ class Guard:
         record: GuardRecord | None = None,
         per_second: int = 500,
         clock: Callable[[], float] = time.time,
+        errors: ErrorMeanings = NO_MEANINGS,
     ) -> None:
         self._flags = flags
+        self.errors = errors
         self._domains = tuple(domains)
         self._default = default or Thresholds()
         self._limits = {d: thresholds.get(d, self._default) for d in self._domains}
         window = max(t.window_s for t in self._limits.values())
         self.loop_lag = LoopLag()
         self.window = CallWindow(
-            window, per_second, clock, record=record is not None, lag=self.loop_lag.during
+            window,
+            per_second,
+            clock,
+            record=record is not None,
+            errors=errors,
+            lag=self.loop_lag.during,
         )
         self.judge = Judge(self.thresholds)
         self.record = record
@@ -177,7 +185,7 @@ class Guard:
             try:
                 return await serve(route, args, kwargs)
             except BaseException as exc:
-                fault = is_fault(exc)
+                fault = self.errors.is_fault(exc)
                 raise
             finally:
                 add(route.operation.domain, "async", clock() - started, fault)
@@ -193,7 +201,7 @@ class Guard:
             try:
                 return serve(route, args, kwargs)
             except BaseException as exc:
-                fault = is_fault(exc)
+                fault = self.errors.is_fault(exc)
                 raise
             finally:
                 add(route.operation.domain, "async", clock() - started, fault)
@@ -345,6 +353,7 @@ def thresholds_from(
 def build_guard(
     settings: Any, flags: FlagProvider, engine: ShadowEngine, registry: CollectorRegistry,
     domains: Sequence[str], database_url: str | None = None,
+    errors: ErrorMeanings = NO_MEANINGS,
 ) -> Guard:  # fmt: skip
     """A guard fed by ``engine``'s Results; not started. Its :meth:`Guard.layer` goes in the
     dispatch chain, where it counts every ``async`` call."""
@@ -355,6 +364,7 @@ def build_guard(
     guard = Guard(
         flags, domains, per_domain, registry=registry, interval_s=settings.guard_interval_s,
         default=default, record=record, per_second=settings.guard_calls_per_second,
+        errors=errors,
     )  # fmt: skip
     engine.add_listener(guard.on_result)
     return guard

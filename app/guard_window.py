@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from app.guard_rules import Call
 from flags.model import Mode
-from persistence.errors import NotFoundError, ValidationError
+from shadow.errors import ErrorMeanings
 from shadow.observation import SHADOW_ERROR, SHADOW_TIMEOUT, Result
 
 SHADOW_FAULTS = frozenset({SHADOW_TIMEOUT, SHADOW_ERROR})
@@ -26,16 +26,17 @@ SHADOW_FAULTS = frozenset({SHADOW_TIMEOUT, SHADOW_ERROR})
 __all__ = ["PATHS", "Call", "CallWindow", "is_fault"]
 
 PATHS = ("legacy", "async")
-_REFUSALS = (ValidationError, NotFoundError)
+#: No declared refusals: every error is a fault.
+NO_MEANINGS = ErrorMeanings()
 Key = tuple[str, Mode]
 
 
-def is_fault(error: BaseException | None) -> bool:
-    """True for a failure of the path, False for none or for a game-rule refusal."""
-    return error is not None and not isinstance(error, _REFUSALS)
+def is_fault(error: BaseException | None, errors: ErrorMeanings = NO_MEANINGS) -> bool:
+    """True for a failure of the path, False for none or for a declared refusal."""
+    return errors.is_fault(error)
 
 
-def call_of(result: Result, at: float) -> Call:
+def call_of(result: Result, at: float, errors: ErrorMeanings = NO_MEANINGS) -> Call:
     """The guard's figures of one shadowed call.
 
     A shadow that timed out or failed is its own path's fault and no comparison: it says
@@ -51,8 +52,8 @@ def call_of(result: Result, at: float) -> Call:
         at,
         legacy.duration_s,
         new.duration_s,
-        is_fault(legacy.error) or (timed_out and not shadow_is_new),
-        is_fault(new.error) or (timed_out and shadow_is_new),
+        errors.is_fault(legacy.error) or (timed_out and not shadow_is_new),
+        errors.is_fault(new.error) or (timed_out and shadow_is_new),
         not timed_out,
         diverged,
     )
@@ -76,9 +77,11 @@ class CallWindow:
         per_second: int = 500,
         clock: Callable[[], float] = time.time,
         record: bool = False,
+        errors: ErrorMeanings = NO_MEANINGS,
         lag: Callable[[float], float] = lambda _duration_s: 0.0,
     ) -> None:
         self.window_s = window_s
+        self.errors = errors
         self._lag = lag
         self.per_second = per_second
         self._clock = clock
@@ -90,7 +93,7 @@ class CallWindow:
         """Count one shadowed call (the engine's listener)."""
         with self._lock:
             now = self._clock()
-            call = call_of(result, now)
+            call = call_of(result, now, self.errors)
             call = call._replace(loop_lag_s=self._lag(call.legacy_s + call.async_s))
             self._add((result.domain, result.mode), call, now)
 

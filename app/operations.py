@@ -17,19 +17,25 @@ every list (``persistence.api``), so order is compared too.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
-from persistence.errors import UnitOfWorkAlreadyOpen
-from routing.registry import Kind, Operation, OperationRegistry
+from persistence.errors import (
+    DatabaseError,
+    NotFoundError,
+    UnitOfWorkAlreadyOpen,
+    ValidationError,
+)
+from routing.declarations import Declaration, Declarations, declare
+from routing.registry import Operation, OperationRegistry
 from routing.shadowing import Entity, RowGroup, ShadowWrites
+from shadow.errors import ErrorMeanings
 
 __all__ = [
     "DECLARATIONS",
     "DOMAINS",
     "DOMAIN_ENTITY_KINDS",
     "LEGACY_NAMES",
+    "MUD",
     "Declaration",
     "build_registry",
     "declare",
@@ -80,51 +86,6 @@ ITEM = Entity(
         RowGroup("container_contents", _CONTENTS, "item_instance_id = {key}", _ADDED),
     ),
 )
-
-Prepare = Callable[[tuple[Any, ...], dict[str, Any]], Any]
-
-
-@dataclass(frozen=True, slots=True)
-class Declaration:
-    """Everything about one operation that is not its two implementations."""
-
-    domain: str
-    name: str
-    kind: Kind
-    key: str | None = None
-    legacy_name: str = ""
-    readback: str | None = None
-    rows: Entity | None = None
-    touches: tuple[tuple[str, str], ...] = ()
-    clock: frozenset[str] = frozenset()
-    mutates: bool = False
-    prepare: Prepare | None = None
-    entity: str | None = None
-    extra_rows: Mapping[str, Entity] = field(default_factory=dict)
-
-    def operation(self) -> Operation:
-        """The routing registry's view of this declaration."""
-        return Operation(
-            self.domain,
-            self.name,
-            self.kind,
-            self.key,
-            legacy_name=self.legacy_name,
-            readback=self.readback,
-            mutates_arguments=self.mutates,
-            ignore_fields=self.clock,
-        )
-
-
-def declare(
-    domain: str,
-    name: str,
-    kind: Kind,
-    key: str | None = None,
-    **details: Any,
-) -> Declaration:
-    """One operation's declaration; ``details`` are the optional fields of ``Declaration``."""
-    return Declaration(domain, name, kind, key, **details)
 
 
 def _same_new_container_id(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -194,6 +155,17 @@ DECLARATIONS: tuple[Declaration, ...] = (
     declare("item", "list_item_instances_by_owner", "read", "owner_id"),
 )  # fmt: skip
 
+#: The MUD's declaration: its operations, entity kinds and the meaning of its errors
+#: (refusals are the game's rules saying no; its DatabaseError is infrastructure).
+MUD = Declarations(
+    DECLARATIONS,
+    DOMAIN_ENTITY_KINDS,
+    already_open=(UnitOfWorkAlreadyOpen,),
+    errors=ErrorMeanings.of(
+        refusals=(ValidationError, NotFoundError), infrastructure=(DatabaseError,)
+    ),
+)
+
 #: Async name → legacy name, for the operations whose names differ.
 LEGACY_NAMES: dict[str, str] = {d.name: d.legacy_name for d in DECLARATIONS if d.legacy_name}
 
@@ -205,21 +177,9 @@ def operations() -> list[Operation]:
 
 def build_registry() -> OperationRegistry:
     """A fresh registry of every operation (the router owns it from then on)."""
-    return OperationRegistry(operations())
+    return MUD.registry()
 
 
 def shadow_writes() -> ShadowWrites:
     """What the shadow runner needs to capture, restore and compare the MUD's writes."""
-    entities: dict[str, Entity] = {}
-    for d in DECLARATIONS:
-        if d.readback is not None and d.rows is not None:
-            entities[d.readback] = d.rows
-        entities.update(d.extra_rows)
-    return ShadowWrites(
-        entities=entities,
-        touches={d.name: d.touches for d in DECLARATIONS if d.touches},
-        prepare={d.name: d.prepare for d in DECLARATIONS if d.prepare is not None},
-        domain_kinds=DOMAIN_ENTITY_KINDS,
-        read_entities={d.name: d.entity for d in DECLARATIONS if d.entity is not None},
-        already_open=(UnitOfWorkAlreadyOpen,),
-    )
+    return MUD.shadow_writes()

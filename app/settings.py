@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     data_dir: Path = PROJECT_DIR / ".dualpath"
     flag_provider: str = "postgres"
     flags: str = ""
+    # What is routed: "module:attribute" of a routing.declarations.Declarations; "": the MUD's.
+    declarations: str = ""
     legacy_pool_size: int = Field(default=10, ge=1, le=200)
     legacy_threads: int = Field(default=LEGACY_THREADS, ge=1, le=512)
     async_pool_size: int = Field(default=10, ge=1, le=200)

@@ -18,9 +18,15 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Migrate the database at ``url`` up to ``revision``."""
-    command.upgrade(alembic_config(url), revision)
+def upgrade(url: str, revision: str = "head", *, dualpath_only: bool = False) -> None:
+    """Migrate the database at ``url`` up to ``revision``.
+
+    ``dualpath_only``: dualpath's own tables (flags, audit, overrides, divergences, rollups,
+    the guard's record) without the MUD's game schema, for another team's database.
+    """
+    config = alembic_config(url)
+    config.attributes["dualpath_only"] = dualpath_only
+    command.upgrade(config, revision)
 
 
 def current(url: str) -> str | None:

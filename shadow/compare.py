@@ -12,14 +12,20 @@ the single path ``error`` and a timeout the path ``timeout``.
 
 from __future__ import annotations
 
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from deepdiff import DeepDiff
 from deepdiff.helper import notpresent
 
-from shadow.errors import DEFAULT_INFRASTRUCTURE, classify_errors, error_lineage, error_name
+from shadow.errors import (
+    DEFAULT_INFRASTRUCTURE,
+    classify_errors,
+    error_identity,
+    error_lineage,
+    error_name,
+)
 from shadow.normalise import normalise, normalise_events
 from shadow.observation import (
     EFFECT_MISMATCH,
@@ -44,12 +50,14 @@ class CompareOptions:
 
     ``unordered``: a list result's order is not part of the contract. ``ignore_fields``:
     top-level result fields that legitimately differ. ``infrastructure``: error class names
-    that make a shadow-only error a ``shadow_error`` (see :mod:`shadow.errors`).
+    that make a shadow-only error a ``shadow_error`` (see :mod:`shadow.errors`). ``alike``:
+    class name → the name it is compared as (``ErrorMeanings.alike``).
     """
 
     unordered: bool = False
     ignore_fields: frozenset[str] = frozenset()
     infrastructure: frozenset[str] = DEFAULT_INFRASTRUCTURE
+    alike: Mapping[str, str] = field(default_factory=dict)
 
 
 DEFAULT_OPTIONS: Final = CompareOptions()
@@ -119,7 +127,8 @@ def _mismatches(
 def _error_mismatch(
     primary: Observation, shadow: Observation, options: CompareOptions
 ) -> Mismatch | None:
-    p, s = error_name(primary.error), error_name(shadow.error)
+    p = error_identity(primary.error, options.alike)
+    s = error_identity(shadow.error, options.alike)
     lineage = error_lineage(shadow.error) if shadow.error is not None else ()
     kind = classify_errors(p, s, options.infrastructure, lineage)
     if kind is None:

@@ -21,7 +21,7 @@ once neither side fails so), not as a ``shadow.divergence`` each.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -86,12 +86,14 @@ class EngineConfig:
     """Engine options: test mode, infrastructure and refusal error names, exemplar context.
 
     ``refusals`` names the error classes that refuse the caller's request (a game rule, a
-    missing entity): compared like any result, but not counted as a path's errors.
+    missing entity): compared like any result, but not counted as a path's errors. ``alike``
+    maps an error class name to the name it is compared as (``shadow.errors.ErrorMeanings``).
     """
 
     raise_on_divergence: bool = False
     infrastructure: frozenset[str] = DEFAULT_INFRASTRUCTURE
     refusals: frozenset[str] = frozenset()
+    alike: Mapping[str, str] = field(default_factory=dict)
     service: str = ""
     code_version: str = ""
 
@@ -202,7 +204,10 @@ class ShadowEngine:
         options = self._options.get(key)
         if options is None:
             options = self._options[key] = CompareOptions(
-                op.unordered, frozenset(op.ignore_fields), self.config.infrastructure
+                op.unordered,
+                frozenset(op.ignore_fields),
+                self.config.infrastructure,
+                self.config.alike,
             )
         return options
 

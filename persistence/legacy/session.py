@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import psycopg2
 import structlog
 
+import units
 from observability import describe
 from persistence.errors import DatabaseError, PersistenceError, TransactionAborted
 from persistence.events import EventBus
@@ -30,20 +31,14 @@ Row = dict[str, Any]
 Work = Callable[["Session"], T]
 
 
-class Session:
-    """One call's cursor and the events it will publish once its transaction commits."""
+class Session(units.Session):
+    """One call's cursor and the events it will publish once its transaction commits.
 
-    __slots__ = ("cursor", "events")
+    The shipped units' ``Session`` (``one``, ``all``, ``emit``), with ``row()`` for the
+    statements that always return one.
+    """
 
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
-        self.events: list[object] = []
-
-    def one(self, query: Any, params: Any = None) -> Row | None:
-        """The first row of ``query``, or None."""
-        self.cursor.execute(query, params)
-        row = self.cursor.fetchone()
-        return dict(row) if row is not None else None
+    __slots__ = ()
 
     def row(self, query: Any, params: Any = None) -> Row:
         """The row a statement always returns (``INSERT … RETURNING``, say)."""
@@ -51,15 +46,6 @@ class Session:
         if row is None:
             raise DatabaseError("the statement returned no row")
         return row
-
-    def all(self, query: Any, params: Any = None) -> list[Row]:
-        """Every row of ``query``."""
-        self.cursor.execute(query, params)
-        return [dict(row) for row in self.cursor.fetchall()]
-
-    def emit(self, events: list[object]) -> None:
-        """Queue ``events`` for publishing after commit."""
-        self.events.extend(events)
 
 
 def run_alone(conn: Connection, work: Work[T]) -> tuple[T, list[object]]:

@@ -27,6 +27,8 @@ class Skip(StrEnum):
     RESTORE_FAILED = "restore_failed"
     #: The caller had a unit of work open on the primary path; the write ran inside it.
     IN_UNIT_OF_WORK = "in_unit_of_work"
+    #: The primary could not capture the rows its write touches (a key its cast refuses, say).
+    CAPTURE_FAILED = "capture_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from routing.registry import OperationRegistry
 from routing.router import PersistenceRouter, paths_of
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
+from routing.shadowing.checks import check_database, check_paths
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Engine, Judge
 from routing.shadowing.plans import ShadowWrites, compile_plans, compile_reads
@@ -52,6 +53,8 @@ class ShadowRunner:
         self._judge = Judge(engine, self.config.shadow_timeout_s, self.config.raise_on_divergence)
         self._background = Background(loop_thread, self.config.raise_on_divergence)
         admission = Admission(self.config.max_shadows)
+        self._declared = (registry, legacy, async_, declared)
+        self._plans = compile_plans(registry, legacy, async_, declared)
         self._reads = Reads(
             compile_reads(registry, legacy, async_, declared),
             admission,
@@ -59,7 +62,7 @@ class ShadowRunner:
             self._background,
         )
         self._writes = Writes(
-            compile_plans(registry, legacy, async_, declared),
+            self._plans,
             Paths(legacy, async_, declared.already_open),
             admission,
             self._judge,
@@ -86,6 +89,17 @@ class ShadowRunner:
             writes=writes,
             config=config,
         )
+
+    async def check(self, conn: Any) -> None:
+        """``DeclarationError`` unless every write declaration can be honoured (``checks``).
+
+        ``conn`` is an asyncpg connection to the database both paths use: each capture is
+        prepared and each restore planned there, so a missing table or column, a key without
+        its cast, a misspelt read-back or a path without ``transaction()`` fails here, at
+        start-up, rather than as false divergences.
+        """
+        check_paths(*self._declared)
+        await check_database(self._plans, conn)
 
     @property
     def compared(self) -> int:

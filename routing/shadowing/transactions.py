@@ -159,25 +159,25 @@ async def primary_write_async(
 async def _primary_in_unit_async(
     unit: AsyncUnit, call: Callable[[], Awaitable[Any]], capture: Capture | None
 ) -> Outcome:
-    pre = None
+    pre, skipped = None, None
     if capture is not None:
         try:
             pre = await _lock_then_capture_async(unit, capture)
-        except Exception:
+        except Exception:  # nothing to restore the shadow from: not compared
             await unit.rollback()
-            capture = None
+            capture, skipped = None, Skip.CAPTURE_FAILED
     started = _clock()
     try:
         value = await call()
     except Exception as exc:
         duration = _clock() - started
         await _quietly(unit.rollback())
-        return Outcome(error=exc, duration_s=duration, pre=pre)
+        return Outcome(error=exc, duration_s=duration, pre=pre, skipped=skipped)
     duration = _clock() - started
     after = await _fetch_async(unit, capture, locking=False) if capture is not None else None
     events = tuple(unit.events)
     await unit.commit()
-    return Outcome(value, None, duration, pre, after, events)
+    return Outcome(value, None, duration, pre, after, events, skipped=skipped)
 
 
 async def shadow_write_async(
@@ -277,13 +277,13 @@ def primary_write_legacy(
 def _primary_in_unit_legacy(
     unit: SyncUnit, call: Callable[[], Any], capture: Capture | None
 ) -> Outcome:
-    pre = None
+    pre, skipped = None, None
     if capture is not None:
         try:
             pre = _lock_then_capture_legacy(unit, capture)
-        except Exception:
+        except Exception:  # nothing to restore the shadow from: not compared
             unit.rollback()
-            capture = None
+            capture, skipped = None, Skip.CAPTURE_FAILED
     started = _clock()
     try:
         value = call()
@@ -291,12 +291,12 @@ def _primary_in_unit_legacy(
         duration = _clock() - started
         with contextlib.suppress(Exception):
             unit.rollback()
-        return Outcome(error=exc, duration_s=duration, pre=pre)
+        return Outcome(error=exc, duration_s=duration, pre=pre, skipped=skipped)
     duration = _clock() - started
     after = _fetch_legacy(unit, capture, locking=False) if capture is not None else None
     events = tuple(unit.events)
     unit.commit()
-    return Outcome(value, None, duration, pre, after, events)
+    return Outcome(value, None, duration, pre, after, events, skipped=skipped)
 
 
 def shadow_write_legacy(

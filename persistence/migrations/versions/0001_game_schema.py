@@ -6,6 +6,8 @@ Revises:
 
 from alembic import op
 
+from persistence.migrations import game_schema_wanted
+
 revision = "0001"
 down_revision = None
 branch_labels = None
@@ -154,13 +156,14 @@ CREATE TABLE container_contents (
 """
 
 DOWNGRADE = """
-DROP TABLE container_contents, containers, item_instances, item_prototypes, players,
+DROP TABLE IF EXISTS container_contents, containers, item_instances, item_prototypes, players,
            room_exits, rooms, zones, professions, users CASCADE;
 """
 
 
 def upgrade() -> None:
-    op.execute(UPGRADE)
+    if game_schema_wanted():
+        op.execute(UPGRADE)
 
 
 def downgrade() -> None:

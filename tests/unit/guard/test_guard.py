@@ -13,6 +13,7 @@ from structlog.testing import capture_logs
 from app.guard import Guard, Thresholds, is_fault, parse_threshold_overrides, thresholds_from
 from app.guard_rules import Call, Judge, judge
 from app.guard_window import CallWindow, call_of
+from app.operations import MUD
 from app.settings import Settings
 from app.verdicts import Outcome
 from persistence.errors import DatabaseError, NotFoundError, ValidationError
@@ -67,9 +68,12 @@ class TestWindow:
         assert erring.async_fault and not erring.legacy_fault
 
     def test_refusals_are_not_faults(self) -> None:
-        assert not is_fault(None) and not is_fault(ValidationError("no"))
-        assert not is_fault(NotFoundError("gone"))
-        assert is_fault(DatabaseError("down")) and is_fault(RuntimeError("bug"))
+        assert not is_fault(None) and not is_fault(ValidationError("no"), MUD.errors)
+        assert not is_fault(NotFoundError("gone"), MUD.errors)
+        assert is_fault(DatabaseError("down"), MUD.errors) and is_fault(RuntimeError("bug"))
+
+    def test_refusals_are_what_the_declaration_says(self) -> None:
+        assert is_fault(ValidationError("no"))  # no refusals declared: a fault like any other
 
     def test_shadow_timeout_is_a_fault_of_the_shadow_path_and_no_comparison(self) -> None:
         from shadow.compare import timeout_comparison

@@ -1,0 +1,1 @@
+"""Worked examples of teams routing their own domains through dualpath's public API."""
