@@ -241,7 +241,9 @@ def make_shadow_runner(
         raise_on_divergence=settings.raise_on_divergence,
         write_hold_ms=settings.shadow_write_hold_ms,
     )
-    return ShadowRunner.for_router(router, shadow.engine, shadow_writes(), config)
+    return ShadowRunner.for_router(
+        router, shadow.engine, shadow_writes(), config, coverage=shadow.coverage
+    )
 
 
 def installed_persistence() -> Any:

@@ -76,7 +76,11 @@ class Paths:
             legacy_executor=self.executor,
         )
         runner = ShadowRunner.for_router(
-            router, self.shadow.engine, shadow_writes(), RunnerConfig()
+            router,
+            self.shadow.engine,
+            shadow_writes(),
+            RunnerConfig(),
+            coverage=self.shadow.coverage,
         )
         runner.install(router)
         self.runners.append(runner)

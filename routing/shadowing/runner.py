@@ -21,7 +21,7 @@ from routing.router import PersistenceRouter, paths_of
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
-from routing.shadowing.judge import Engine, Judge
+from routing.shadowing.judge import CoverageSink, Engine, Judge
 from routing.shadowing.plans import ShadowWrites, compile_plans, compile_reads
 from routing.shadowing.reads import Reads
 from routing.shadowing.transactions import AsyncPath, SyncPath
@@ -45,11 +45,16 @@ class ShadowRunner:
         loop_thread: LoopThread,
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
+        coverage: CoverageSink | None = None,
     ) -> None:
         self.config = config or RunnerConfig()
         declared = writes or ShadowWrites()
         self._loop_thread = loop_thread
-        self._judge = Judge(engine, self.config.shadow_timeout_s, self.config.raise_on_divergence)
+        self._judge = Judge(
+            engine, self.config.shadow_timeout_s, self.config.raise_on_divergence, coverage
+        )
+        if coverage is not None:
+            coverage.know(((op.domain, op.name) for op in registry), [s.value for s in Skip])
         self._background = Background(loop_thread, self.config.raise_on_divergence)
         admission = Admission(self.config.max_shadows)
         self._reads = Reads(
@@ -74,6 +79,7 @@ class ShadowRunner:
         engine: Engine,
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
+        coverage: CoverageSink | None = None,
     ) -> ShadowRunner:
         """A runner over the paths, registry and background loop of ``router``."""
         paths = paths_of(router)
@@ -85,12 +91,18 @@ class ShadowRunner:
             loop_thread=paths.loop_thread,
             writes=writes,
             config=config,
+            coverage=coverage,
         )
 
     @property
     def compared(self) -> int:
         """How many calls were handed to the engine."""
         return self._judge.compared
+
+    @property
+    def served(self) -> int:
+        """How many calls were served in ``shadow`` or ``live``."""
+        return self._judge.served
 
     @property
     def skipped(self) -> Counter[Skip]:
@@ -100,9 +112,10 @@ class ShadowRunner:
     def dispatch(self, mode: ShadowMode) -> Dispatch:
         """The async strategy for ``mode`` (``shadow`` or ``live``)."""
         _check_mode(mode)
-        reads, writes = self._reads, self._writes
+        reads, writes, judge = self._reads, self._writes, self._judge
 
         def serve(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+            judge.serve(route.operation)
             if route.operation.kind == "read":
                 return reads.serve(route, args, kwargs, mode, legacy_keys=False)
             return writes.serve(route, args, kwargs, mode, legacy_keys=False)
@@ -149,6 +162,7 @@ class ShadowRunner:
         await self._background.drain(max_wait_s)
 
     def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._judge.serve(route.operation)
         side = self._reads if route.operation.kind == "read" else self._writes
         return self._loop_thread.run(
             _coroutine(side.serve(route, args, kwargs, "live", legacy_keys=True))
@@ -157,6 +171,7 @@ class ShadowRunner:
     def _serve_shadow_sync(
         self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
+        self._judge.serve(route.operation)
         if route.operation.kind == "read":
             return self._reads.serve_shadow_sync(route, args, kwargs)
         return self._writes.serve_shadow_sync(route, args, kwargs)
