@@ -67,7 +67,9 @@ class TestCoverage:
             metrics, "dualpath_shadow_calls_total", domain="player", operation="get_player_by_id"
         )
         assert after == before + READS
-        [ready] = [r for r in (await client.get("/api/readiness")).json() if r["domain"] == "player"]
+        [ready] = [
+            r for r in (await client.get("/api/readiness")).json() if r["domain"] == "player"
+        ]
         [read] = [o for o in ready["operations"] if o["operation"] == "get_player_by_id"]
         assert read["served"] >= READS and read["served"] == read["comparisons"] + sum(
             read["skipped"].values()
