@@ -34,6 +34,7 @@ from routing.shadowing.sides import (
     legacy_in_pool,
     private_arguments,
     settled,
+    shadow_arguments,
     timed_async,
     timed_legacy,
 )
@@ -107,6 +108,7 @@ class Reads:
         """
         started = _clock()
         op = route.operation
+        args = shadow_arguments(op, args)
         shadow = self._start_shadow(route, args, mode, unraced)
         shadow = self._with_shadow_arguments(op, shadow, args[0])
         await self._judge.compare(op, mode, primary, shadow, started, inputs)

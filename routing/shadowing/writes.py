@@ -34,6 +34,7 @@ from routing.shadowing.sides import (
     in_pool,
     in_thread,
     private_arguments,
+    shadow_arguments,
 )
 from routing.shadowing.transactions import (
     AlreadyOpen,
@@ -195,7 +196,8 @@ class Writes:
         self, call: WriteCall, primary: Outcome, mode: ShadowMode
     ) -> asyncio.Future[Outcome]:
         loop = asyncio.get_running_loop()
-        route, (sargs, skwargs), config = call.route, call.shadow_args, self._config
+        route, config = call.route, self._config
+        sargs, skwargs = shadow_arguments(route.operation, call.shadow_args)
         if mode == "shadow":
             capture = call.plan.capture(call.keys, "asyncpg")
             write = call_later(route.async_, sargs, skwargs)
