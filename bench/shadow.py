@@ -38,6 +38,7 @@ from flags.decision import DecisionTable
 from flags.model import FlagState, Mode
 from routing import PersistenceRouter
 from routing.shadowing import RunnerConfig, ShadowRunner
+from shadow.coverage import Coverage
 
 BENCH = "shadow vs legacy-only"
 Op = Callable[[int], Awaitable[object]]
@@ -200,9 +201,10 @@ async def measure(url: str, seconds: float) -> list[dict[str, Any]]:
         rows = []
         for mode in ("shadow", "live"):
             for case, name, percent, in_flight, unit, goal in CASES:
-                router = paths.router(flags(mode, percent))  # type: ignore[arg-type]
+                router = paths.router(flags(mode, percent))
                 workload = WORKLOADS[name]
                 before = _counts(paths.runners)
+                by_operation = _by_operation(paths.shadow.coverage)
                 found = await paired(
                     paths, workload(legacy, players), workload(router, players),
                     in_flight=in_flight, seconds=seconds, latency=unit == "p50_us",
@@ -211,10 +213,36 @@ async def measure(url: str, seconds: float) -> list[dict[str, Any]]:
                     **row(f"{mode} {case}", unit, found, goal),
                     **_since(before, paths.runners),
                     **({"p99 ratio": _p99(found)} if in_flight > 1 else {}),
+                    **({"compared by operation": _shares(by_operation, paths.shadow.coverage)}
+                       if percent == 100 and in_flight > 1 else {}),
                 })  # fmt: skip
         return rows
     finally:
         await paths.close()
+
+
+def _by_operation(coverage: Coverage) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str]]]:
+    """Per operation: the calls served, and those compared (neither skipped nor unhealthy)."""
+    served: Counter[tuple[str, str]] = Counter(coverage.calls)
+    compared = Counter(served)
+    for (domain, operation, _why), n in (*coverage.skips.items(), *coverage.health.items()):
+        compared[(domain, operation)] -= n
+    return served, compared
+
+
+def _shares(before: tuple[Counter[tuple[str, str]], ...], coverage: Coverage) -> str:
+    """The share compared of each operation's calls since ``before``: is shedding even?"""
+    served, compared = _by_operation(coverage)
+    served.subtract(before[0])
+    compared.subtract(before[1])
+    return (
+        ", ".join(
+            f"{operation} {compared[(domain, operation)] / n:.0%} of {n:,}"
+            for (domain, operation), n in sorted(served.items())
+            if n > 0
+        )
+        or "-"
+    )
 
 
 def _p99(found: Paired) -> str:
