@@ -338,7 +338,9 @@ def make_shadow_runner(
         write_hold_ms=settings.shadow_write_hold_ms,
     )
     declared = writes if writes is not None else MUD.shadow_writes()
-    return ShadowRunner.for_router(router, shadow.engine, declared, config)
+    return ShadowRunner.for_router(
+        router, shadow.engine, declared, config, coverage=shadow.coverage
+    )
 
 
 def installed_persistence() -> Any:

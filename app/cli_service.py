@@ -30,6 +30,7 @@ __all__ = ["register"]
 
 STATUS_COLUMNS = (
     *("domain", "mode", "in mode", "calls", "div.", "err l/a", "open", "health"),
+    *("compared", "not compared", "shadow health"),
     "readiness",
 )
 
@@ -279,7 +280,9 @@ def status(
 
     For every domain: its mode, percent and services, how long it has been in that mode and
     who set it, and over the last 15 minutes the calls, divergence rate, errors per path and
-    open divergence groups, with a one-word verdict (ok, diverging, erroring, idle); then its
+    open divergence groups, with a one-word verdict (ok, diverging, erroring, idle), the share
+    of calls served in shadow or live that were compared, why the others were not (skip
+    reasons) and the shadow path's own failures (timeouts, infrastructure errors); then its
     readiness for the next rollout step: "ready for live", "inconclusive: needs 2,583 more
     comparisons (damage_player: 412 of 2,995 comparisons)" or "blocked: 2 open divergence
     groups". A second table gives each readiness rule's evidence: outcome, n, estimate,
@@ -354,6 +357,11 @@ def _print_status_json(cards: list[DomainCard], readiness: dict[str, Readiness])
             "comparisons": card.comparisons, "divergences": card.divergences,
             "divergence_rate": card.divergence_rate, "errors": card.errors,
             "open_groups": card.open_groups, "health": _verdict(card),
+            "coverage": {
+                "served": card.served, "compared": card.comparisons, "share": card.coverage,
+                "skipped": card.skipped, "shadow_health": card.health,
+                "text": card.coverage_text("the last 15 minutes"),
+            },
         }  # fmt: skip
         shown = found.as_dict() if found else None
         out.append({"domain": card.domain, **mode, "last_15_minutes": recent, "readiness": shown})
@@ -375,7 +383,15 @@ def _status_row(card: DomainCard) -> list[str]:
         errors,
         str(card.open_groups),
         _verdict(card),
+        "-" if card.coverage is None else f"{card.coverage:.0%} of {card.served:,}",
+        _counts_text(card.skipped),
+        _counts_text(card.health),
     ]
+
+
+def _counts_text(counts: dict[str, int]) -> str:
+    """``{"saturated": 3, "raced": 1}`` as "raced 1, saturated 3" ("-" if empty)."""
+    return ", ".join(f"{name} {n:,}" for name, n in sorted(counts.items()) if n) or "-"
 
 
 def _verdict(card: DomainCard) -> str:

@@ -41,10 +41,12 @@ def call_of(result: Result, at: float, errors: ErrorMeanings = NO_MEANINGS) -> C
 
     A shadow that timed out or failed is its own path's fault and no comparison: it says
     nothing about whether the paths agree (in ``live`` the shadow is legacy, whose slowness
-    must not roll the async path back).
+    must not roll the async path back). This is how the shadow's health (``shadow.coverage``)
+    reaches the guard: as the errors of the shadow's path.
     """
     timed_out = result.kind == SHADOW_TIMEOUT
-    diverged = result.mismatched and result.kind not in SHADOW_FAULTS
+    shadow_fault = result.kind in SHADOW_FAULTS
+    diverged = result.mismatched and not shadow_fault
     first, second = result.primary, result.shadow
     legacy, new = (first, second) if first.path == "legacy" else (second, first)
     shadow_is_new = second is new
@@ -54,7 +56,7 @@ def call_of(result: Result, at: float, errors: ErrorMeanings = NO_MEANINGS) -> C
         new.duration_s,
         errors.is_fault(legacy.error) or (timed_out and not shadow_is_new),
         errors.is_fault(new.error) or (timed_out and shadow_is_new),
-        not timed_out,
+        not shadow_fault,
         diverged,
     )
 

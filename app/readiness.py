@@ -23,7 +23,6 @@ mode, so the minute of a change counts toward the new mode. See docs/rollout.md.
 from __future__ import annotations
 
 import dataclasses
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -82,13 +81,26 @@ class ReadinessRules:
 
 @dataclass(frozen=True, slots=True)
 class OperationFigures:
-    """One operation's counts over the soak."""
+    """One operation's counts over the soak.
+
+    ``served`` counts the calls served in ``shadow``/``live``; of them ``comparisons`` were
+    compared, ``skipped`` (by reason) were not, and ``health`` (by kind) failed on the
+    shadow path itself. Only comparisons are evidence.
+    """
 
     operation: str
     calls: int = 0
     comparisons: int = 0
     divergences: int = 0
     timeouts: int = 0
+    served: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    health: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def coverage(self) -> float | None:
+        """The share of served calls that were compared, or None before any was served."""
+        return min(self.comparisons / self.served, 1.0) if self.served else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +119,7 @@ class Readiness:
     comparisons: int
     divergences: int
     open_groups: int
+    served: int = 0
     error_rates: dict[str, float | None] = field(default_factory=dict)
     overridden_by: str | None = None
     outcome: Outcome = Outcome.PASS
@@ -121,8 +134,16 @@ class Readiness:
         found = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         found["outcome"] = self.outcome.value
         found["evidence"] = [v.as_dict() for v in self.evidence]
-        found["operations"] = [dataclasses.asdict(o) for o in self.operations]
+        found["operations"] = [
+            {**dataclasses.asdict(o), "coverage": o.coverage} for o in self.operations
+        ]
+        found["coverage"] = self.coverage
         return found
+
+    @property
+    def coverage(self) -> float | None:
+        """The share of the calls served in shadow/live that were compared (None: none served)."""
+        return min(self.comparisons / self.served, 1.0) if self.served else None
 
 
 class FlagFields(TypedDict, total=False):
@@ -144,6 +165,9 @@ class RollupFields(TypedDict, total=False):
     divergences: int
     timeouts: int | None
     errors: Mapping[str, int] | None
+    served: int | None
+    skipped: Mapping[str, int] | None
+    health: Mapping[str, int] | None
 
 
 class ReadinessSources(Protocol):
@@ -263,6 +287,7 @@ def _one(
         comparisons=sum(o.comparisons for o in operations),
         divergences=sum(o.divergences for o in operations),
         open_groups=open_count,
+        served=sum(o.served for o in operations),
         error_rates={p: (n / calls if calls else None) for p, n in errors.items()},
         overridden_by=override.actor if override is not None else None,
         outcome=outcome,
@@ -286,24 +311,40 @@ def _mine(rows: Sequence[RollupFields], domain: str, start: datetime | None) -> 
 def _operations(
     rows: Sequence[RollupFields], domain: str, start: datetime | None
 ) -> tuple[OperationFigures, ...]:
-    """Per operation that ran in the soak: calls, comparisons and divergent comparisons.
+    """Per operation that ran in the soak: calls, comparisons, divergences and coverage.
 
-    The rollup counts a shadow timeout among ``divergences`` but not among ``comparisons``;
-    a comparison diverged when its kind was anything but a timeout.
+    A shadow that timed out or failed for an infrastructure reason is neither a comparison
+    nor a divergence (the shadow path's health), so only comparisons are evidence.
     """
-    sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    sums: dict[str, OperationFigures] = {}
     for r in _mine(rows, domain, start):
-        acc = sums[r.get("operation") or ALL_OPERATIONS]
-        timeouts = r.get("timeouts", 0) or 0
-        acc[0] += r["calls"]
-        acc[1] += r["comparisons"]
-        acc[2] += max(0, r["divergences"] - timeouts)
-        acc[3] += timeouts
+        name = r.get("operation") or ALL_OPERATIONS
+        sums[name] = _added(sums.get(name) or OperationFigures(name), r)
     return tuple(
-        OperationFigures(name, calls, comparisons, min(divergent, comparisons), timeouts)
-        for name, (calls, comparisons, divergent, timeouts) in sorted(sums.items())
-        if calls
+        dataclasses.replace(o, divergences=min(o.divergences, o.comparisons))
+        for _name, o in sorted(sums.items())
+        if o.calls or o.served
     )
+
+
+def _added(o: OperationFigures, row: RollupFields) -> OperationFigures:
+    return OperationFigures(
+        o.operation,
+        o.calls + row["calls"],
+        o.comparisons + row["comparisons"],
+        o.divergences + row["divergences"],
+        o.timeouts + (row.get("timeouts") or 0),
+        o.served + (row.get("served") or 0),
+        _sum_counts(o.skipped, row.get("skipped")),
+        _sum_counts(o.health, row.get("health")),
+    )
+
+
+def _sum_counts(a: Mapping[str, int], b: Mapping[str, int] | None) -> dict[str, int]:
+    total = dict(a)
+    for name, n in (b or {}).items():
+        total[name] = total.get(name, 0) + n
+    return total
 
 
 def _errors(rows: Sequence[RollupFields], domain: str, start: datetime | None) -> dict[str, int]:

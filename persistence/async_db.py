@@ -468,21 +468,29 @@ class AsyncUnitOfWork:
         """Roll back what was not committed and give the connection back to its pool."""
         conn, self._conn = self._conn, None
         self.events = []
-        self._open = False
+        begun, self._open = self._open, False
         if conn is not None:
-            await _give_back(self.database, self._pool, conn)
+            await _give_back(self.database, self._pool, conn, begun)
 
 
-async def _give_back(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
-    """Roll ``conn`` back if it is still in a transaction, then release it to ``pool``.
+async def _give_back(
+    database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection, begun: bool = False
+) -> None:
+    """Roll ``conn`` back if it is (or may be) in a transaction, then release it to ``pool``.
 
     This is where a unit of work that did not commit rolls back. One cancelled mid-statement
     (a shadow giving way to a primary, a timeout) may be cancelled again while it ends; the
-    pool would roll it back on release too, but report it as an error on the event loop. So
-    the rollback and the release finish even if the task is cancelled meanwhile, and the
-    cancellation is re-raised afterwards.
+    pool would roll it back on release too, but report it as an error on the event loop
+    ("Resetting connection with an active transaction"). So the rollback and the release
+    finish even if the task is cancelled meanwhile, and the cancellation is re-raised after.
+
+    ``begun``: a ``BEGIN`` was sent and not ended. Then the rollback is sent whatever
+    ``is_in_transaction()`` says: a ``BEGIN`` cancelled in flight leaves the connection's
+    status at idle until the server's answer arrives, which on a busy machine is after the
+    check (and before the pool's reset). asyncpg sends the rollback once that cancellation
+    has settled.
     """
-    done = asyncio.ensure_future(_roll_back_and_release(database, pool, conn))
+    done = asyncio.ensure_future(_roll_back_and_release(database, pool, conn, begun))
     cancelled = False
     while not done.done():
         try:
@@ -494,18 +502,61 @@ async def _give_back(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.
         raise asyncio.CancelledError
 
 
+async def _acquire(database: AsyncDatabase, pool: asyncpg.Pool) -> asyncpg.Connection:
+    """A connection of ``pool``; one taken while the caller was cancelled is given back.
+
+    Cancelling ``pool.acquire()`` while it opens a new connection leaves asyncpg's connect
+    futures failing unobserved ("Future exception was never retrieved"); a shadow giving way
+    to a primary is cancelled at any point, so the acquire finishes, shielded, and the
+    cancellation is re-raised once the connection is back in the pool.
+    """
+    acquiring = asyncio.ensure_future(pool.acquire())
+    cancelled = False
+    while not acquiring.done():
+        try:
+            await asyncio.shield(acquiring)
+        except asyncio.CancelledError:
+            cancelled = True
+    if not cancelled:
+        return acquiring.result()
+    if acquiring.exception() is None:
+        await _give_back(database, pool, acquiring.result())
+    raise asyncio.CancelledError
+
+
+#: How many times a rollback cut short by a statement timeout is sent.
+ROLLBACK_TRIES = 3
+
+
 async def _roll_back_and_release(
-    database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection
+    database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection, begun: bool
 ) -> None:
     try:
-        if conn.is_in_transaction():
-            await conn.execute("ROLLBACK")
+        if begun or conn.is_in_transaction():
+            await _roll_back(conn)
     except DRIVER_ERRORS as exc:  # the pool resets or replaces the connection
         if not _connection_lost(exc):  # a lost connection is part of the outage
             structlog.get_logger().warning("async_db.rollback_failed", error=describe(exc))
         await database._failed(exc)
     finally:
+        if not conn.is_closed() and conn.is_in_transaction():
+            conn.terminate()  # never handed back inside a transaction: the pool replaces it
         await _release(database, pool, conn)
+
+
+async def _roll_back(conn: asyncpg.Connection) -> None:
+    """``ROLLBACK``, tried again if a statement timeout cut it short.
+
+    A shadow sets a short ``statement_timeout`` for its transaction; on a starved server the
+    rollback itself can outlast it. Each try gets the timeout afresh.
+    """
+    for attempt in range(ROLLBACK_TRIES):
+        try:
+            await conn.execute("ROLLBACK")
+            return
+        except asyncpg.QueryCanceledError:
+            if attempt == ROLLBACK_TRIES - 1:
+                raise
 
 
 async def _release(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
@@ -537,7 +588,7 @@ class _TransactionScope:
             )
         pool = await self._database.pool()
         try:
-            conn = await pool.acquire()
+            conn = await _acquire(self._database, pool)
         except DRIVER_ERRORS as exc:
             raise translate_error(exc) from exc
         self._unit = AsyncUnitOfWork(self._database, pool, conn, self._bus)

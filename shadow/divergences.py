@@ -171,6 +171,9 @@ def _totals(row: Any) -> OperationTotals:
         errors={p: int(row[f"{p}_errors"]) for p in PATHS},
         first_minute=row["first_minute"],
         last_minute=row["last_minute"],
+        served=int(row["served"]),
+        skipped=_summed_maps(_json(row["skipped"])),
+        health=_summed_maps(_json(row["shadow_health"])),
     )
 
 
@@ -197,7 +200,12 @@ def _exemplar(row: Any) -> Exemplar:
 
 
 _COUNTS = ("calls", "comparisons", "divergences", "ignored", "timeouts")
-_SUMMED = (*_COUNTS, *(f"{p}_errors" for p in PATHS), *(f"{p}_latency_sum_ms" for p in PATHS))
+_SUMMED = (
+    *_COUNTS,
+    "served",
+    *(f"{p}_errors" for p in PATHS),
+    *(f"{p}_latency_sum_ms" for p in PATHS),
+)
 
 
 def _rollup_rows(rows: Sequence[Any], operation: str | None) -> list[RollupRow]:
@@ -205,16 +213,19 @@ def _rollup_rows(rows: Sequence[Any], operation: str | None) -> list[RollupRow]:
     for row in rows:
         acc = merged.get((row["minute"], row["domain"]))
         if acc is None:
-            merged[(row["minute"], row["domain"])] = {k: row[k] for k in _SUMMED} | {
+            merged[(row["minute"], row["domain"])] = acc = {k: row[k] for k in _SUMMED} | {
                 f"{p}_hist": list(row[f"{p}_latency_hist"]) for p in PATHS
             }
-            continue
-        for k in _SUMMED:
-            acc[k] += row[k]
-        for p in PATHS:
-            acc[f"{p}_hist"] = [
-                a + b for a, b in zip(acc[f"{p}_hist"], row[f"{p}_latency_hist"], strict=True)
-            ]
+            acc["skipped"], acc["health"] = [], []
+        else:
+            for k in _SUMMED:
+                acc[k] += row[k]
+            for p in PATHS:
+                acc[f"{p}_hist"] = [
+                    a + b for a, b in zip(acc[f"{p}_hist"], row[f"{p}_latency_hist"], strict=True)
+                ]
+        acc["skipped"].append(_json(row["skipped"]))
+        acc["health"].append(_json(row["shadow_health"]))
     return [_rollup_row(minute, domain, operation, acc) for (minute, domain), acc in merged.items()]
 
 
@@ -231,7 +242,19 @@ def _rollup_row(
         latency_mean_ms={p: _mean(acc[f"{p}_latency_sum_ms"], hists[p]) for p in PATHS},
         latency_p50_ms={p: percentile(hists[p], 0.5) for p in PATHS},
         latency_p99_ms={p: percentile(hists[p], 0.99) for p in PATHS},
+        served=int(acc["served"]),
+        skipped=_summed_maps(acc["skipped"]),
+        health=_summed_maps(acc["health"]),
     )
+
+
+def _summed_maps(maps: Any) -> dict[str, int]:
+    """Counts by name, summed over ``maps`` (a list of ``{name: count}``, or one of them)."""
+    total: dict[str, int] = {}
+    for found in [maps] if isinstance(maps, dict) else maps or ():
+        for name, n in (found or {}).items():
+            total[name] = total.get(name, 0) + int(n)
+    return total
 
 
 def _mean(total_ms: float, hist: Sequence[int]) -> float | None:

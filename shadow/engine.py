@@ -12,10 +12,14 @@ Operations are described by anything with ``domain``, ``name``, ``unordered`` an
 ``ignore_fields`` attributes (:class:`OperationSpec`); the shadow engine does not depend on
 the router that declares them.
 
-A divergence caused by an infrastructure failure (a ``shadow_error``, or an error mismatch
-where one side's error is the database's, the network's or a timeout) is recorded like any
-other, but logged as one outage (``shadow.paths_unavailable``, then ``shadow.paths_recovered``
-once neither side fails so), not as a ``shadow.divergence`` each.
+A shadow that timed out, or failed for an infrastructure reason while the primary answered,
+says nothing about whether the paths agree: it is the shadow path's health
+(:mod:`shadow.coverage`), counted per operation with an exemplar and handed to listeners (the
+guard counts it as that path's error), but neither a comparison nor a divergence group.
+Another divergence caused by an infrastructure failure (an error mismatch where one side's
+error is the database's, the network's or a timeout) is recorded like any other, but logged
+as one outage (``shadow.paths_unavailable``, then ``shadow.paths_recovered`` once neither
+side fails so), not as a ``shadow.divergence`` each.
 """
 
 from __future__ import annotations
@@ -28,11 +32,19 @@ from typing import Any, Protocol
 from flags.model import Mode
 from observability import Outage, is_infrastructure, report_error
 from shadow.compare import CompareOptions, compare, timeout_comparison
+from shadow.coverage import INFRASTRUCTURE, TIMEOUT, Coverage, health_exemplar
 from shadow.errors import DEFAULT_INFRASTRUCTURE
 from shadow.ignore import IgnoreRules
 from shadow.metrics import ShadowMetrics
 from shadow.normalise import normalise, normalise_events
-from shadow.observation import SHADOW_ERROR, Comparison, Mismatch, Observation, Result
+from shadow.observation import (
+    SHADOW_ERROR,
+    SHADOW_TIMEOUT,
+    Comparison,
+    Mismatch,
+    Observation,
+    Result,
+)
 from shadow.records import Divergence
 from shadow.rollup import MinuteRollup
 from shadow.signature import normalise_paths, signature
@@ -109,8 +121,10 @@ class ShadowEngine:
         rollup: MinuteRollup,
         config: EngineConfig | None = None,
         raised: Callable[[str, BaseException], None] = log_raised,
+        coverage: Coverage | None = None,
     ) -> None:
         self.config = config or EngineConfig()
+        self.coverage = coverage or Coverage(metrics, rollup)
         self._sink = sink
         self._rules = rules
         self._metrics = metrics
@@ -161,15 +175,40 @@ class ShadowEngine:
         timed_out: bool,
     ) -> Result:
         found = timeout_comparison() if timed_out else compare(primary, shadow, self._opts(op))
-        comparison = self._apply_rules(op, found)
+        health = self.health_of(found)
+        comparison = found if health else self._apply_rules(op, found)
         result = Result(op.domain, op.name, mode, primary, shadow, comparison)
-        self._count(result)
+        self._count(result, health is not None)
         for listener in self._listeners:
             self._notify(listener, result)
-        if result.mismatched:
+        if health is not None:
+            self._unhealthy(op, health, result, inputs)
+        elif result.mismatched:
             self._record(result, inputs or {})
         self._note_outage(result)
         return result
+
+    @staticmethod
+    def health_of(found: Comparison) -> str | None:
+        """The shadow's own failure this comparison stands for (a health kind), if any.
+
+        A ``shadow_error`` is a shadow-only infrastructure error (``shadow.errors``); a
+        shadow-only error of any other class is an ``error_mismatch``, a divergence.
+        """
+        return {SHADOW_TIMEOUT: TIMEOUT, SHADOW_ERROR: INFRASTRUCTURE}.get(found.kind or "")
+
+    def _unhealthy(
+        self, op: OperationSpec, kind: str, result: Result, inputs: Mapping[str, Any] | None
+    ) -> None:
+        shadow = result.shadow
+        try:
+            exemplar = health_exemplar(
+                op, kind, mode=result.mode, shadow_path=shadow.path,
+                elapsed_s=shadow.duration_s, inputs=inputs, error=shadow.error,
+            )  # fmt: skip
+            self.coverage.unhealthy(exemplar)
+        except Exception as exc:
+            self._raised("health", exc)
 
     def caused_by_infrastructure(self, result: Result) -> bool:
         """Whether ``result`` differs because a side failed for an infrastructure reason.
@@ -221,17 +260,18 @@ class ShadowEngine:
                 kept.append(m if paths == m.paths else _narrowed(m, paths))
         return Comparison(tuple(kept), ignored=not kept)
 
-    def _count(self, result: Result) -> None:
+    def _count(self, result: Result, health: bool) -> None:
         try:
             domain, name, comparison = result.domain, result.operation, result.comparison
             kind, ignored = comparison.kind, comparison.ignored
-            outcome = kind or ("ignored" if ignored else "match")
-            self._metrics.count(domain, name, outcome)
+            if not health:
+                self._metrics.count(domain, name, kind or ("ignored" if ignored else "match"))
             self._metrics.observe(domain, name, result.primary)
             self._metrics.observe(domain, name, result.shadow)
             self._rollup.add(
-                domain, name, kind, ignored, result.primary, result.shadow, self.config.refusals
-            )
+                domain, name, kind, ignored, result.primary, result.shadow, self.config.refusals,
+                health=health,
+            )  # fmt: skip
         except Exception as exc:
             self._raised("count", exc)
 

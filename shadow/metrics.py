@@ -60,7 +60,26 @@ class ShadowMetrics:
             "Failed attempts to write a batch to the divergence store.",
             registry=registry,
         )
+        self.calls = Counter(
+            "dualpath_shadow_calls",
+            "Calls served in shadow or live mode: compared, skipped or failed by the shadow.",
+            ["domain", "operation"],
+            registry=registry,
+        )
+        self.skipped = Counter(
+            "dualpath_shadow_skipped",
+            "Calls served in shadow or live mode that were not compared, by reason.",
+            ["domain", "operation", "reason"],
+            registry=registry,
+        )
+        self.health_errors = Counter(
+            "dualpath_shadow_health_errors",
+            "Calls whose shadow path timed out or failed for an infrastructure reason.",
+            ["domain", "operation", "kind"],
+            registry=registry,
+        )
         self._outcomes: dict[tuple[str, str, str], Callable[[], None]] = {}
+        self._coverage: dict[tuple[object, ...], Callable[[], None]] = {}
         self._paths: dict[tuple[str, str, str], tuple[Histogram, Counter]] = {}
 
     def count(self, domain: str, operation: str, outcome: str) -> None:
@@ -70,6 +89,36 @@ class ShadowMetrics:
         if inc is None:
             inc = self._outcomes[key] = self.comparisons.labels(domain, operation, outcome).inc
         inc()
+
+    def start_coverage(
+        self, operations: list[tuple[str, str]], reasons: list[str], kinds: list[str]
+    ) -> None:
+        """Export the coverage counters of every operation, reason and kind from zero."""
+        for domain, operation in operations:
+            self._child(self.calls, domain, operation)
+            for reason in reasons:
+                self._child(self.skipped, domain, operation, reason)
+            for kind in kinds:
+                self._child(self.health_errors, domain, operation, kind)
+
+    def served(self, domain: str, operation: str) -> None:
+        """One call served in shadow or live mode."""
+        self._child(self.calls, domain, operation)()
+
+    def skip(self, domain: str, operation: str, reason: str) -> None:
+        """One call not compared, for ``reason``."""
+        self._child(self.skipped, domain, operation, reason)()
+
+    def unhealthy(self, domain: str, operation: str, kind: str) -> None:
+        """One call whose shadow path failed for its own health (``kind``)."""
+        self._child(self.health_errors, domain, operation, kind)()
+
+    def _child(self, counter: Counter, *labels: str) -> Callable[[], None]:
+        key = (counter, *labels)
+        inc = self._coverage.get(key)
+        if inc is None:
+            inc = self._coverage[key] = counter.labels(*labels).inc
+        return inc
 
     def observe(self, domain: str, operation: str, obs: Observation) -> None:
         """One path's duration, and its error if it raised."""

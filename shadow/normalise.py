@@ -63,7 +63,30 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
 
 
+#: The exact types that are plain already; checked first, as most values are one of these.
+_PLAIN_TYPES = frozenset({bool, int, float, type(None)})
+#: Field names per dataclass type, read once (``dataclasses.fields`` is costly per call).
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _plain(value: Any) -> Any:
+    """Plain data: the common exact types first, then :func:`_any_plain`."""
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is str:
+        return _maybe_json(value)
+    if kind is dict:
+        return {k if type(k) is str else _key(k): _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in value]
+    names = _FIELDS.get(kind)
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    return _any_plain(value)
+
+
+def _any_plain(value: Any) -> Any:
     if isinstance(value, _PLAIN):
         return value
     if isinstance(value, str):
@@ -91,7 +114,8 @@ def _scalar_or_object(value: Any) -> Any:
 
 def _object(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        names = _FIELDS[type(value)] = tuple(f.name for f in dataclasses.fields(value))
+        return {name: _plain(getattr(value, name)) for name in names}
     to_dict = getattr(value, "to_dict", None)
     if callable(to_dict):
         return _plain(to_dict())

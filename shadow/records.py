@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -97,6 +97,9 @@ class RollupRow:
     latency_mean_ms: Mapping[str, float | None]
     latency_p50_ms: Mapping[str, float | None]
     latency_p99_ms: Mapping[str, float | None]
+    served: int = 0
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    health: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,3 +116,6 @@ class OperationTotals:
     errors: Mapping[str, int]
     first_minute: datetime
     last_minute: datetime
+    served: int = 0
+    skipped: Mapping[str, int] = field(default_factory=dict)
+    health: Mapping[str, int] = field(default_factory=dict)

@@ -51,6 +51,9 @@ class RollupCell:
     hist: dict[str, list[int]] = field(
         default_factory=lambda: {path: _empty_hist() for path in PATHS}
     )
+    served: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    health: dict[str, int] = field(default_factory=dict)
 
     def observe(self, obs: Observation, refusals: frozenset[str] = frozenset()) -> None:
         """Count one path's latency, and its error unless it is one of ``refusals``."""
@@ -69,6 +72,11 @@ class RollupCell:
         self.divergences += other.divergences
         self.ignored += other.ignored
         self.timeouts += other.timeouts
+        self.served += other.served
+        for name, n in other.skipped.items():
+            self.skipped[name] = self.skipped.get(name, 0) + n
+        for name, n in other.health.items():
+            self.health[name] = self.health.get(name, 0) + n
         for path in PATHS:
             self.errors[path] += other.errors[path]
             self.latency_sum_ms[path] += other.latency_sum_ms[path]
@@ -103,20 +111,44 @@ class MinuteRollup:
         primary: Observation,
         shadow: Observation,
         refusals: frozenset[str] = frozenset(),
+        *,
+        health: bool = False,
     ) -> None:
-        """Count one shadowed call and its outcome; ``refusals`` are not path errors."""
-        key = (int(time.time()) // 60, domain, operation)
+        """Count one shadowed call and its outcome; ``refusals`` are not path errors.
+
+        A ``health`` call is one whose shadow failed for its own health (it timed out, or
+        the infrastructure failed it): neither a comparison nor a divergence.
+        """
+        health = health or kind == SHADOW_TIMEOUT
         with self._lock:
-            cell = self._cells.get(key)
-            if cell is None:
-                cell = self._cells[key] = RollupCell()
+            cell = self._cell(domain, operation)
             cell.calls += 1
-            cell.comparisons += kind != SHADOW_TIMEOUT
+            cell.comparisons += not health
             cell.timeouts += kind == SHADOW_TIMEOUT
-            cell.divergences += kind is not None
+            cell.divergences += kind is not None and not health
             cell.ignored += ignored
             cell.observe(primary, refusals)
             cell.observe(shadow, refusals)
+
+    def count(self, domain: str, operation: str, figure: str, reason: str = "") -> None:
+        """Count one call of the coverage ``figure``: ``served``, ``skipped`` or ``health``."""
+        with self._lock:
+            cell = self._cell(domain, operation)
+            if figure == "served":
+                cell.served += 1
+            elif figure == "skipped":
+                cell.skipped[reason] = cell.skipped.get(reason, 0) + 1
+            elif figure == "health":
+                cell.health[reason] = cell.health.get(reason, 0) + 1
+            else:
+                raise ValueError(f"no coverage figure {figure!r}")
+
+    def _cell(self, domain: str, operation: str) -> RollupCell:
+        key = (int(time.time()) // 60, domain, operation)
+        cell = self._cells.get(key)
+        if cell is None:
+            cell = self._cells[key] = RollupCell()
+        return cell
 
     def drain(self) -> dict[Key, RollupCell]:
         """Take every cell, leaving the rollup empty."""

@@ -66,12 +66,16 @@ UPSERT_ROLLUP: Final = f"""
 INSERT INTO shadow_rollup_minute AS r
     (minute, domain, operation, calls, comparisons, divergences, ignored, timeouts,
      legacy_errors, async_errors, legacy_latency_sum_ms, async_latency_sum_ms,
-     legacy_latency_hist, async_latency_hist)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+     legacy_latency_hist, async_latency_hist, served, skipped, shadow_health)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::jsonb,
+        $17::jsonb)
 ON CONFLICT (minute, domain, operation) DO UPDATE SET
     {_ADDED},
     {_hist_sum("legacy_latency_hist")},
-    {_hist_sum("async_latency_hist")}
+    {_hist_sum("async_latency_hist")},
+    served = r.served + EXCLUDED.served,
+    skipped = dualpath_counts_add(r.skipped, EXCLUDED.skipped),
+    shadow_health = dualpath_counts_add(r.shadow_health, EXCLUDED.shadow_health)
 """
 
 SELECT_GROUPS: Final = """
@@ -93,7 +97,8 @@ SELECT r.domain, r.operation, sum(r.calls) AS calls, sum(r.comparisons) AS compa
        sum(r.divergences) AS divergences, sum(r.ignored) AS ignored,
        sum(r.timeouts) AS timeouts, sum(r.legacy_errors) AS legacy_errors,
        sum(r.async_errors) AS async_errors, min(r.minute) AS first_minute,
-       max(r.minute) AS last_minute
+       max(r.minute) AS last_minute, sum(r.served) AS served,
+       jsonb_agg(r.skipped) AS skipped, jsonb_agg(r.shadow_health) AS shadow_health
 FROM shadow_rollup_minute r
 JOIN unnest($1::text[], $2::timestamptz[]) AS s(domain, start)
   ON r.domain = s.domain AND r.minute >= s.start

@@ -346,4 +346,7 @@ def _rollup_args(key: tuple[int, str, str], cell: RollupCell) -> tuple[Any, ...]
         cell.latency_sum_ms[async_],
         cell.hist[legacy],
         cell.hist[async_],
+        cell.served,
+        json.dumps(cell.skipped),
+        json.dumps(cell.health),
     )

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from prometheus_client import CollectorRegistry
 
+from shadow.coverage import Coverage
 from shadow.divergences import Divergences
 from shadow.engine import EngineConfig, ShadowEngine, log_raised
 from shadow.ignore import IgnoreRules, IgnoreRuleStore, refresh_rules
@@ -19,7 +20,7 @@ __all__ = ["Shadow"]
 
 
 class Shadow:
-    """The engine, the store, the rules and the divergences API over one PostgreSQL database.
+    """The engine, the store, the rules, coverage and the divergences API over one database.
 
     Building connects to nothing; ``start()`` (on a running loop) starts the store's writer
     and the periodic reload of ignore rules; ``stop()`` flushes and stops them.
@@ -38,11 +39,13 @@ class Shadow:
         self.pool = LazyPool(dsn)
         self.metrics = ShadowMetrics(registry)
         self.store = DivergenceStore(self.pool, self.metrics, store_config)
+        self.coverage = Coverage(self.metrics, self.store.rollup, self.store.config.redact_fields)
         self.rules = IgnoreRules()
         self.rule_store = IgnoreRuleStore(self.pool)
         self.engine = ShadowEngine(
-            self.store, self.rules, self.metrics, self.store.rollup, engine_config, raised
-        )
+            self.store, self.rules, self.metrics, self.store.rollup, engine_config, raised,
+            self.coverage,
+        )  # fmt: skip
         self.divergences = Divergences(self.pool, self.store, self.rules, self.rule_store)
         self._rules_interval_s = rules_interval_s
         self._refresher: asyncio.Task[None] | None = None

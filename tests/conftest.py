@@ -9,6 +9,7 @@ import psycopg2
 import pytest
 
 from tests import database
+from tests.busy import burning_core
 from tests.database import ADMIN_URL_ENV, DatabaseUnavailable, admin_url, resolve
 
 _PREVIOUS_ADMIN_URL = pytest.StashKey[str | None]()
@@ -79,6 +80,16 @@ def database_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(autouse=True)
+def busy_cpu(request: pytest.FixtureRequest) -> Iterator[None]:
+    """For a test marked ``busy_cpu``: another process keeps one core busy while it runs."""
+    if request.node.get_closest_marker("busy_cpu") is None:
+        yield
+        return
+    with burning_core():
+        yield
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

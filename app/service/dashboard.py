@@ -86,8 +86,15 @@ async def overview(request: Request, state: State) -> HTMLResponse:
         changes=changes,
         store_ok=True,
         database=mask_secrets(system.database_url),
+        health_exemplars=health_exemplars(system, [c.domain for c in cards]),
         **guarded,
     )
+
+
+def health_exemplars(system: System, domains: list[str]) -> dict[str, Any]:
+    """Per domain, this process's latest shadow health failure (inputs, elapsed), if any."""
+    coverage = system.shadow.coverage
+    return {d: found[0] for d in domains if (found := coverage.exemplars(d))}
 
 
 async def guard_context(system: System, now: datetime) -> GuardContext:

@@ -39,11 +39,25 @@ class DomainCard:
     p99_ms: dict[str, float | None] = field(default_factory=lambda: dict.fromkeys(PATHS))
     open_groups: int = 0
     chart: str = ""
+    served: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    health: dict[str, int] = field(default_factory=dict)
 
     @property
     def divergence_rate(self) -> float | None:
         """Divergences per comparison over the window, or None without comparisons."""
         return self.divergences / self.comparisons if self.comparisons else None
+
+    @property
+    def coverage(self) -> float | None:
+        """The share of calls served in shadow/live that were compared; None if none was."""
+        return min(self.comparisons / self.served, 1.0) if self.served else None
+
+    def coverage_text(self, window: str = "the last hour") -> str:
+        """E.g. "compared 96% of 40,112 calls in the last hour"."""
+        if not self.served:
+            return f"no call served in shadow or live in {window}"
+        return f"compared {self.coverage:.0%} of {self.served:,} calls in {window}"
 
 
 def domain_cards(
@@ -95,12 +109,22 @@ def add_rows(total: dict[str, Any] | None, row: Mapping[str, Any]) -> dict[str, 
     """Two rows of one minute added up; for percentiles, the slower operation's value."""
     if total is None:
         return {**row, "errors": dict(row.get("errors") or {})}
-    for name in ("calls", "comparisons", "divergences", "timeouts"):
+    for name in ("calls", "comparisons", "divergences", "timeouts", "served"):
         total[name] = total.get(name, 0) + row.get(name, 0)
+    for name in ("skipped", "health"):
+        total[name] = add_counts(total.get(name) or {}, row.get(name))
     for path, count in (row.get("errors") or {}).items():
         total["errors"][path] = total["errors"].get(path, 0) + count
     for name in ("latency_p50_ms", "latency_p99_ms"):
         total[name] = {p: _max(total[name].get(p), row[name].get(p)) for p in PATHS}
+    return total
+
+
+def add_counts(a: Mapping[str, int], b: Mapping[str, int] | None) -> dict[str, int]:
+    """Counts by name, ``a`` and ``b`` added."""
+    total = dict(a)
+    for name, n in (b or {}).items():
+        total[name] = total.get(name, 0) + n
     return total
 
 
@@ -111,6 +135,9 @@ def fill(card: DomainCard, minutes: Mapping[datetime, Mapping[str, Any]], now: d
         card.comparisons += row.get("comparisons", 0)
         card.divergences += row.get("divergences", 0)
         card.timeouts += row.get("timeouts", 0)
+        card.served += row.get("served", 0)
+        card.skipped = add_counts(card.skipped, row.get("skipped"))
+        card.health = add_counts(card.health, row.get("health"))
         for path in PATHS:
             card.errors[path] += (row.get("errors") or {}).get(path, 0)
     recent = [r for m, r in minutes.items() if m >= now - timedelta(minutes=RECENT_MINUTES)]

@@ -13,7 +13,7 @@ import asyncio
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
 from flags.model import Mode
@@ -26,7 +26,7 @@ from shadow.engine import DivergenceError
 from shadow.normalise import normalise
 from shadow.observation import Observation
 
-__all__ = ["Engine", "Judge", "observation", "snapshot"]
+__all__ = ["CoverageSink", "Engine", "Judge", "observation", "snapshot"]
 
 _IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
@@ -50,15 +50,32 @@ class Engine(Protocol):
     ) -> Any: ...
 
 
+class CoverageSink(Protocol):
+    """Where the runner counts each call it serves and each it does not compare.
+
+    ``shadow.coverage.Coverage`` fits: it exports them and keeps them per minute.
+    """
+
+    def know(self, operations: Iterable[tuple[str, str]], reasons: Iterable[str]) -> None: ...
+    def served(self, domain: str, operation: str) -> None: ...
+    def skipped(self, domain: str, operation: str, reason: str) -> None: ...
+
+
 class Judge:
-    """Turns two ``Outcome`` s into observations for the engine; counts compared and skipped."""
+    """Turns two ``Outcome`` s into observations for the engine; counts served and skipped."""
 
     def __init__(
-        self, engine: Engine, shadow_timeout_s: float, raise_on_divergence: bool = False
+        self,
+        engine: Engine,
+        shadow_timeout_s: float,
+        raise_on_divergence: bool = False,
+        coverage: CoverageSink | None = None,
     ) -> None:
         self.engine = engine
         self.timeout_s = shadow_timeout_s
         self.raise_on_divergence = raise_on_divergence
+        self.coverage = coverage
+        self.served = 0
         self.compared = 0
         self.skipped: Counter[Skip] = Counter()
         self.outage = Outage("shadow.runner", settle_s=1.0)
@@ -68,9 +85,17 @@ class Judge:
         """``outcome`` with the state of the call's arguments after it."""
         return dataclasses.replace(outcome, arguments=arguments)
 
-    def skip(self, reason: Skip) -> None:
-        """Count a call that was not compared."""
+    def serve(self, operation: Operation) -> None:
+        """Count a call served in ``shadow`` or ``live``."""
+        self.served += 1
+        if self.coverage is not None:
+            self.coverage.served(operation.domain, operation.name)
+
+    def skip(self, reason: Skip, operation: Operation) -> None:
+        """Count a call that was not compared, and why."""
         self.skipped[reason] += 1
+        if self.coverage is not None:
+            self.coverage.skipped(operation.domain, operation.name, reason.value)
 
     async def compare(
         self,
@@ -113,7 +138,7 @@ class Judge:
             shadow, timed_out = Outcome(duration_s=self.timeout_s), True
         reason = shadow.skipped or primary.skipped
         if reason is not None:
-            self.skip(reason)
+            self.skip(reason, operation)
             return
         if not any(e is not None and is_infrastructure(e) for e in (primary.error, shadow.error)):
             self.outage.succeeded()  # ends only on calls where the database answered both

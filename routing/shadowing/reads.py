@@ -1,10 +1,12 @@
-"""A shadowed read: both sides start at once, the primary answers, the judge compares later.
+"""A shadowed read: the primary answers, then the shadow runs and the judge compares.
 
-The shadow runs in a fresh context (it can never join a unit of work the caller has open)
-and takes a slot; the two sides are not one snapshot, so the write watch decides whether the
-comparison stands (``admission``). Async callers and the sync facade's callers (``shadow``:
-the legacy primary in the caller's thread, the shadow on the router's background loop) are
-served side by side here.
+Nothing of the shadow is on the caller's path but the write watch's mark, the arguments'
+copies (for a call that updates them) and the snapshot of the primary's value. The shadow
+runs in a fresh context (it can never join a unit of work the caller has open) and takes a
+slot; the two sides are not one snapshot, so the write watch decides whether the comparison
+stands (``admission``). Async callers and the sync facade's callers (``shadow``: the legacy
+primary in the caller's thread, the shadow on the router's background loop) are served side
+by side here.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ import contextvars
 import copy
 import time
 from collections.abc import Mapping
-from concurrent.futures import Future
 from typing import Any
 
 from routing.dispatch import Route
@@ -33,6 +34,7 @@ from routing.shadowing.sides import (
     legacy_in_pool,
     private_arguments,
     settled,
+    shadow_arguments,
     timed_async,
     timed_legacy,
 )
@@ -70,43 +72,46 @@ class Reads:
         op = route.operation
         unraced = self._unraced(op, args, kwargs, legacy_keys)
         shadow_args, inputs = private_arguments(op, args, kwargs)
-        started = _clock()
-        shadow = self._start_shadow(route, shadow_args, mode, unraced)
-        shadow = self._with_shadow_arguments(op, shadow, shadow_args[0])
         if mode == "shadow":
             primary = await legacy_in_pool(route, args, kwargs, unraced)
         else:
             primary = await timed_async(lambda: route.async_(*args, **kwargs), unraced)
         compared = snapshot(self._with_arguments(op, primary, args))
-        compare = self._judge.compare(op, mode, compared, shadow, started, inputs)
-        return await self._background.answer(primary, self._background.spawn(compare))
+        shadow = self._shadow_then_compare(route, shadow_args, mode, compared, inputs, unraced)
+        return await self._background.answer(primary, self._background.spawn(shadow))
 
     def serve_shadow_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """One read for a blocking caller in ``shadow``: the legacy primary in its thread."""
         op = route.operation
         unraced = self._unraced(op, args, kwargs, True)
         shadow_args, inputs = private_arguments(op, args, kwargs)
-        primary_done: Future[Outcome] = Future()
-        remote = self._shadow_on_loop(route, shadow_args, primary_done, inputs, unraced)
-        comparison = self._background.submit(remote)
         primary = timed_legacy(call_later(route.legacy, args, kwargs), unraced)
-        primary_done.set_result(snapshot(self._with_arguments(op, primary, args)))
-        return self._background.answer_sync(primary, comparison)
+        compared = snapshot(self._with_arguments(op, primary, args))
+        shadow = self._shadow_then_compare(route, shadow_args, "shadow", compared, inputs, unraced)
+        return self._background.answer_sync(primary, self._background.submit(shadow))
 
-    async def _shadow_on_loop(
+    async def _shadow_then_compare(
         self,
         route: Route,
         args: Args,
-        primary: Future[Outcome],
+        mode: ShadowMode,
+        primary: Outcome,
         inputs: Mapping[str, Any],
         unraced: Unraced | None,
     ) -> None:
+        """After the caller was answered: run the shadow, then compare.
+
+        The shadow starts once the primary is done, so it never competes with the primary
+        for the loop, the pool or the CPU while the caller waits. The write watch's mark was
+        taken before the primary began, so a write landing at any point until the shadow
+        ends still makes the read ``raced``.
+        """
         started = _clock()
         op = route.operation
-        shadow = self._start_shadow(route, args, "shadow", unraced)
+        args = shadow_arguments(op, args)
+        shadow = self._start_shadow(route, args, mode, unraced)
         shadow = self._with_shadow_arguments(op, shadow, args[0])
-        outcome = await asyncio.wrap_future(primary)
-        await self._judge.compare(op, "shadow", outcome, shadow, started, inputs)
+        await self._judge.compare(op, mode, primary, shadow, started, inputs)
 
     def _unraced(
         self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool

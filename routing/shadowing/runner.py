@@ -22,7 +22,7 @@ from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
 from routing.shadowing.checks import check_database, check_paths
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
-from routing.shadowing.judge import Engine, Judge
+from routing.shadowing.judge import CoverageSink, Engine, Judge
 from routing.shadowing.plans import ShadowWrites, compile_plans, compile_reads
 from routing.shadowing.reads import Reads
 from routing.shadowing.transactions import AsyncPath, SyncPath
@@ -46,11 +46,16 @@ class ShadowRunner:
         loop_thread: LoopThread,
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
+        coverage: CoverageSink | None = None,
     ) -> None:
         self.config = config or RunnerConfig()
         declared = writes or ShadowWrites()
         self._loop_thread = loop_thread
-        self._judge = Judge(engine, self.config.shadow_timeout_s, self.config.raise_on_divergence)
+        self._judge = Judge(
+            engine, self.config.shadow_timeout_s, self.config.raise_on_divergence, coverage
+        )
+        if coverage is not None:
+            coverage.know(((op.domain, op.name) for op in registry), [s.value for s in Skip])
         self._background = Background(loop_thread, self.config.raise_on_divergence)
         admission = Admission(self.config.max_shadows)
         self._declared = (registry, legacy, async_, declared)
@@ -77,6 +82,7 @@ class ShadowRunner:
         engine: Engine,
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
+        coverage: CoverageSink | None = None,
     ) -> ShadowRunner:
         """A runner over the paths, registry and background loop of ``router``."""
         paths = paths_of(router)
@@ -88,6 +94,7 @@ class ShadowRunner:
             loop_thread=paths.loop_thread,
             writes=writes,
             config=config,
+            coverage=coverage,
         )
 
     async def check(self, conn: Any) -> None:
@@ -107,6 +114,11 @@ class ShadowRunner:
         return self._judge.compared
 
     @property
+    def served(self) -> int:
+        """How many calls were served in ``shadow`` or ``live``."""
+        return self._judge.served
+
+    @property
     def skipped(self) -> Counter[Skip]:
         """How many calls were not compared, by reason."""
         return self._judge.skipped
@@ -114,9 +126,10 @@ class ShadowRunner:
     def dispatch(self, mode: ShadowMode) -> Dispatch:
         """The async strategy for ``mode`` (``shadow`` or ``live``)."""
         _check_mode(mode)
-        reads, writes = self._reads, self._writes
+        reads, writes, judge = self._reads, self._writes, self._judge
 
         def serve(route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Awaitable[Any]:
+            judge.serve(route.operation)
             if route.operation.kind == "read":
                 return reads.serve(route, args, kwargs, mode, legacy_keys=False)
             return writes.serve(route, args, kwargs, mode, legacy_keys=False)
@@ -163,6 +176,7 @@ class ShadowRunner:
         await self._background.drain(max_wait_s)
 
     def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        self._judge.serve(route.operation)
         side = self._reads if route.operation.kind == "read" else self._writes
         return self._loop_thread.run(
             _coroutine(side.serve(route, args, kwargs, "live", legacy_keys=True))
@@ -171,6 +185,7 @@ class ShadowRunner:
     def _serve_shadow_sync(
         self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> Any:
+        self._judge.serve(route.operation)
         if route.operation.kind == "read":
             return self._reads.serve_shadow_sync(route, args, kwargs)
         return self._writes.serve_shadow_sync(route, args, kwargs)

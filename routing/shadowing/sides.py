@@ -26,6 +26,7 @@ __all__ = [
     "legacy_in_pool",
     "private_arguments",
     "settled",
+    "shadow_arguments",
     "timed_async",
     "timed_legacy",
 ]
@@ -105,11 +106,21 @@ def settled(loop: asyncio.AbstractEventLoop, outcome: Outcome) -> asyncio.Future
 def private_arguments(
     op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> tuple[Args, Mapping[str, Any]]:
-    """The shadow's arguments and the inputs to record: deep copies if the call mutates."""
+    """The arguments as the call got them, and the inputs to record.
+
+    For a call that updates its arguments they are one deep copy, taken on the caller's
+    path before the primary runs; the inputs refer to it, and the shadow gets its own copy
+    of it later (:func:`shadow_arguments`), off the caller's path.
+    """
     if not op.mutates_arguments:
         return (args, kwargs), {"args": args, "kwargs": kwargs}
-    inputs = {"args": copy.deepcopy(args), "kwargs": copy.deepcopy(kwargs)}
-    return (copy.deepcopy(args), copy.deepcopy(kwargs)), inputs
+    pristine = copy.deepcopy((args, kwargs))
+    return pristine, {"args": pristine[0], "kwargs": pristine[1]}
+
+
+def shadow_arguments(op: Operation, pristine: Args) -> Args:
+    """The shadow's own arguments: a copy of ``pristine`` if the call updates them."""
+    return copy.deepcopy(pristine) if op.mutates_arguments else pristine
 
 
 def call_later(

@@ -34,6 +34,7 @@ from routing.shadowing.sides import (
     in_pool,
     in_thread,
     private_arguments,
+    shadow_arguments,
 )
 from routing.shadowing.transactions import (
     AlreadyOpen,
@@ -106,7 +107,7 @@ class Writes:
         with self._admission.primary_write(call.touched):
             primary = await self._primary(call, mode)
         if primary.skipped:
-            self._judge.skip(primary.skipped)
+            self._judge.skip(primary.skipped, route.operation)
             return primary.result()
         comparison = self._background.spawn(self._shadow(call, snapshot(primary), mode))
         return await self._background.answer(primary, comparison)
@@ -121,7 +122,7 @@ class Writes:
                 self._paths.legacy, legacy, capture, self._paths.already_open
             )
         if primary.skipped:
-            self._judge.skip(primary.skipped)
+            self._judge.skip(primary.skipped, route.operation)
             return primary.result()
         comparison = self._background.submit(self._shadow(call, snapshot(primary), "shadow"))
         return self._background.answer_sync(primary, comparison)
@@ -184,7 +185,7 @@ class Writes:
     async def _shadow(self, call: WriteCall, primary: Outcome, mode: ShadowMode) -> None:
         started = _clock()
         if not self._admission.slots.take():
-            self._judge.skip(Skip.SATURATED)
+            self._judge.skip(Skip.SATURATED, call.route.operation)
             return
         shadow = self._start_shadow(call, primary, mode)
         shadow.add_done_callback(self._admission.slots.give_back)
@@ -195,7 +196,8 @@ class Writes:
         self, call: WriteCall, primary: Outcome, mode: ShadowMode
     ) -> asyncio.Future[Outcome]:
         loop = asyncio.get_running_loop()
-        route, (sargs, skwargs), config = call.route, call.shadow_args, self._config
+        route, config = call.route, self._config
+        sargs, skwargs = shadow_arguments(route.operation, call.shadow_args)
         if mode == "shadow":
             capture = call.plan.capture(call.keys, "asyncpg")
             write = call_later(route.async_, sargs, skwargs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 
 import pytest
@@ -261,3 +262,40 @@ class TestCancelled:
             " AND state LIKE 'idle in transaction%'",
         )
         assert in_transaction == [(0,)]
+
+    @pytest.mark.busy_cpu
+    async def test_cancelled_as_it_begins_hands_back_no_open_transaction(
+        self, layer: AsyncPersistenceLayer, make_player: PlayerFactory, world: str
+    ) -> None:
+        """Cancelled at every point of its first statements, with a core kept busy meanwhile.
+
+        A ``BEGIN`` cancelled in flight still opens the transaction on the server once it
+        lands; the unit of work must roll it back before the pool resets the connection,
+        which would report "Resetting connection with an active transaction".
+        """
+        player = await make_player()
+        loop = asyncio.get_running_loop()
+        reported: list[dict[str, object]] = []
+        previous = loop.get_exception_handler()
+        loop.set_exception_handler(lambda _loop, context: reported.append(context))
+
+        async def write() -> None:
+            async with layer.transaction() as uow:
+                await layer.damage_player(player, 1)
+                await uow.rollback()
+
+        try:
+            for attempt in range(400):
+                task = asyncio.create_task(write())
+                for _ in range(attempt % 8):  # a different point of the exchange each time
+                    await asyncio.sleep(0)
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            async with layer.transaction():  # the pool still serves
+                assert await layer.get_player_by_id(player.player_id) is not None
+            await asyncio.sleep(0.05)
+        finally:
+            loop.set_exception_handler(previous)
+        assert [f"{c.get('message')}: {c.get('exception')!r}" for c in reported] == []
+        assert stored_hp(world, player.player_id) == 100  # every write was rolled back

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -49,7 +50,7 @@ class TestRollup:
         assert (row.calls, row.comparisons, row.divergences, row.ignored, row.timeouts) == (
             6,
             5,
-            2,
+            1,
             1,
             1,
         )
@@ -78,6 +79,31 @@ class TestRollup:
             " WHERE operation = 'get_player'"
         )
         assert hist == 12
+
+    async def test_coverage_is_kept_and_added_up_across_flushes(self, system: Shadow) -> None:
+        """Served calls, skips by reason and the shadow's health, per operation and summed."""
+        await observe_mix(system)
+        for reasons in (["saturated", "raced"], ["saturated", "restore_failed"]):
+            for reason in reasons:
+                system.coverage.served("players", "get_player")
+                system.coverage.skipped("players", "get_player", reason)
+            await system.divergences.flush()
+        rows = await system.divergences.rollup("players", operation="get_player")
+        assert sum(r.served for r in rows) == 4
+        skipped: Counter[str] = Counter()
+        health: Counter[str] = Counter()
+        for r in rows:
+            skipped.update(r.skipped)
+            health.update(r.health)
+        assert skipped == {"saturated": 2, "raced": 1, "restore_failed": 1}
+        assert health == {"timeout": 1}
+        starts = {"players": datetime.now(UTC) - timedelta(minutes=5)}
+        [get] = [
+            t
+            for t in await system.divergences.operation_totals(starts)
+            if t.operation == "get_player"
+        ]
+        assert (get.served, get.skipped, get.health) == (4, dict(skipped), {"timeout": 1})
 
     async def test_since_and_domain_filter(self, system: Shadow) -> None:
         await observe_mix(system)

@@ -139,7 +139,9 @@ async def divergent_router(
             raise_on_divergence=raise_on_divergence,
             write_hold_ms=write_hold_ms,
         )
-        runner = ShadowRunner.for_router(router, system.shadow.engine, shadow_writes(), config)
+        runner = ShadowRunner.for_router(
+            router, system.shadow.engine, shadow_writes(), config, coverage=system.shadow.coverage
+        )
         runner.install(router)
         router.runner = runner  # type: ignore[attr-defined]
         built.append(router)

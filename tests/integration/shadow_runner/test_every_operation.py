@@ -23,7 +23,7 @@ from persistence.seed import SeedSummary
 from tests.integration.routing.scenario import Call, Run, World, load_world, run_scenario
 from tests.integration.shadow_runner.conftest import set_mode, settings_for
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.busy_cpu]
 
 _runs = itertools.count()
 

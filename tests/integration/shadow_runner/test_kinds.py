@@ -93,10 +93,8 @@ class TestEachKind:
         [
             (more_health, "result_mismatch", "root['stats']['current_health']"),
             (not_found, "error_mismatch", "error"),
-            (database_down, "shadow_error", "error"),
-            (slow, "shadow_timeout", "timeout"),
         ],
-        ids=["result", "error", "shadow-error", "timeout"],
+        ids=["result", "error"],
     )
     async def test_read(
         self,
@@ -119,6 +117,36 @@ class TestEachKind:
         [exemplar, *_] = await system.divergences.exemplars(group.signature)
         assert exemplar.primary_path == "legacy" and exemplar.mode == "shadow"
         assert exemplar.inputs["args"] == [str(player_id)]
+
+    @pytest.mark.parametrize(
+        ("replacement", "kind"),
+        [(database_down, "infrastructure"), (slow, "timeout")],
+        ids=["shadow-error", "timeout"],
+    )
+    async def test_the_shadows_own_failure_is_its_health_not_a_group(
+        self,
+        system: System,
+        world: SeedSummary,
+        divergent_router: Build,
+        replacement: Any,
+        kind: str,
+    ) -> None:
+        router = divergent_router(timeout_s=0.3, get_player_by_id=replacement)
+        await set_mode(system, "shadow", ("player",))
+        player_id = world.player_ids[0]
+        coverage = system.shadow.coverage
+        before = coverage.health[("player", "get_player_by_id", kind)]
+        expected = await asyncio.to_thread(system.legacy.get_player, player_id)
+        for _ in range(3):
+            assert await router.get_player_by_id(player_id) == expected
+        assert await groups_of(system, router, "shadow_error") == []
+        assert await system.divergences.groups(kind="shadow_timeout") == []
+        assert coverage.health[("player", "get_player_by_id", kind)] == before + 3
+        [exemplar, *_] = coverage.exemplars("player")
+        assert (exemplar.kind, exemplar.operation, exemplar.mode) == (
+            kind, "get_player_by_id", "shadow",
+        )  # fmt: skip
+        assert exemplar.inputs["args"] == [str(player_id)] and exemplar.elapsed_ms > 0
 
     async def test_effect(
         self, system: System, world: SeedSummary, divergent_router: Build

@@ -90,6 +90,45 @@ class TestWindow:
         in_live = timed_out("live", "async", "legacy")
         assert in_live.legacy_fault and not in_live.async_fault and not in_live.diverged
 
+    def test_shadow_health_reaches_the_guard_as_the_shadow_paths_errors(self) -> None:
+        from shadow.engine import ShadowEngine
+        from shadow.ignore import IgnoreRules
+        from shadow.metrics import ShadowMetrics
+        from shadow.observation import Observation
+        from shadow.rollup import MinuteRollup
+
+        class Op:
+            domain, name, unordered, ignore_fields = "room", "get_room_by_id", False, frozenset()
+
+        class Sink:
+            recorded: list[object] = []
+
+            def record(self, divergence: object) -> None:
+                self.recorded.append(divergence)
+
+        seen: list[Call] = []
+        sink = Sink()
+        engine = ShadowEngine(
+            sink,
+            IgnoreRules(),
+            ShadowMetrics(CollectorRegistry()),
+            MinuteRollup(),  # type: ignore[arg-type]
+        )
+        engine.add_listener(lambda r: seen.append(call_of(r, 1.0)))
+        ok = Observation("legacy", 1, None, 0.001)
+        engine.observe(
+            Op(), ok, Observation("async", None, ConnectionError("x"), 0.01), mode="shadow"
+        )
+        engine.observe(
+            Op(), ok, Observation("async", None, None, 2.0), mode="shadow", timed_out=True
+        )
+        assert [(c.async_fault, c.legacy_fault, c.compared, c.diverged) for c in seen] == [
+            (True, False, False, False),
+            (True, False, False, False),
+        ]
+        assert sink.recorded == []
+        assert [e.kind for e in engine.coverage.exemplars()] == ["timeout", "infrastructure"]
+
     def test_cap_per_second_and_window(self) -> None:
         clock = Clock()
         window = CallWindow(60, per_second=3, clock=clock)

@@ -29,11 +29,14 @@ def row(
     minute = (NOW - timedelta(minutes=minutes_ago)).replace(second=0)
     errors = extra.pop("errors", {"legacy": 0, "async": 0})
     timeouts = extra.pop("timeouts", 0)
+    skipped = extra.pop("skipped", {})
+    calls = extra.pop("calls", comparisons + timeouts)
     return {
         "domain": domain, "operation": operation, "minute": minute,
-        "calls": extra.pop("calls", comparisons + timeouts), "comparisons": comparisons,
-        "divergences": extra.pop("divergences", 0) + timeouts, "timeouts": timeouts,
-        "errors": errors,
+        "calls": calls, "comparisons": comparisons,
+        "divergences": extra.pop("divergences", 0), "timeouts": timeouts,
+        "errors": errors, "served": calls + sum(skipped.values()), "skipped": skipped,
+        "health": {"timeout": timeouts} if timeouts else {},
     }  # fmt: skip
 
 
@@ -230,6 +233,17 @@ class TestEveryOperation:
         found = one(flag("player", "shadow", 45), rows, rules=DEFAULT)
         assert (found.comparisons, found.divergences, found.ready) == (3000, 0, True)
 
+    def test_skipped_calls_are_coverage_not_evidence(self) -> None:
+        skipped = {"saturated": 2000, "raced": 5}
+        rows = [row("player", 20, 1000, "get_player_by_id", skipped=skipped)]
+        found = one(flag("player", "shadow", 45), rows, rules=DEFAULT)
+        (read,) = found.operations
+        assert (read.served, read.comparisons, read.skipped) == (3005, 1000, skipped)
+        assert read.coverage == pytest.approx(1000 / 3005)
+        assert found.served == 3005 and found.coverage == pytest.approx(1000 / 3005)
+        assert found.outcome is Outcome.INCONCLUSIVE
+        assert found.blockers == ("get_player_by_id: 1,000 of 2,995 comparisons",)
+
     def test_no_traffic_at_all_is_inconclusive_not_ready(self) -> None:
         found = one(flag("player", "shadow", 45), [], rules=DEFAULT)
         assert found.outcome is Outcome.INCONCLUSIVE and not found.ready
@@ -291,8 +305,9 @@ class TestEvidence:
         assert "get_room: 100 of 2,995 comparisons" in rate["explanation"]
         assert data["operations"] == [
             {"operation": "get_room", "calls": 100, "comparisons": 100, "divergences": 0,
-             "timeouts": 0},
+             "timeouts": 0, "served": 100, "skipped": {}, "health": {}, "coverage": 1.0},
         ]  # fmt: skip
+        assert data["coverage"] == 1.0
 
 
 class TestRateBounds:

@@ -12,7 +12,14 @@ from prometheus_client import CollectorRegistry
 from shadow.engine import DivergenceError, EngineConfig, ShadowEngine
 from shadow.ignore import IgnoreRule, IgnoreRules
 from shadow.metrics import ShadowMetrics
-from shadow.observation import EFFECT_MISMATCH, RESULT_MISMATCH, SHADOW_TIMEOUT, Observation
+from shadow.observation import (
+    EFFECT_MISMATCH,
+    ERROR_MISMATCH,
+    RESULT_MISMATCH,
+    SHADOW_ERROR,
+    SHADOW_TIMEOUT,
+    Observation,
+)
 from shadow.records import Divergence
 from shadow.rollup import MinuteRollup
 from shadow.signature import signature
@@ -145,7 +152,7 @@ class TestDivergence:
         late = Observation("async", None, TimeoutError(), 0.5)
         result = env.engine.observe(Op(), legacy(1), late, mode="shadow", timed_out=True)
         assert result is not None and result.kind == SHADOW_TIMEOUT
-        assert env.sink.recorded[0].diff_paths == ("timeout",)
+        assert env.sink.recorded == []  # the shadow's health, not a divergence
 
     def test_operation_options_are_used(self, env: Env) -> None:
         op = Op(unordered=True, ignore_fields=frozenset({"seen"}))
@@ -219,3 +226,48 @@ class TestNeverLeaks:
 
         assert env.engine.observe(Op(), legacy(Weird()), async_(Weird()), mode="shadow") is None
         assert [op for op, _ in env.raised] == ["observe"]
+
+
+class TestShadowHealth:
+    """A shadow that timed out or failed in its infrastructure is its health: counted, kept,
+    handed to listeners, never a divergence group nor a comparison."""
+
+    def test_a_timeout_is_counted_with_an_exemplar_and_no_group(self, env: Env) -> None:
+        seen: list[Any] = []
+        env.engine.add_listener(seen.append)
+        late = Observation("async", None, None, 0.25)
+        inputs = {"args": ["p1"], "kwargs": {"email": "a@b.c"}}
+        env.engine.observe(Op(), legacy(1), late, mode="shadow", inputs=inputs, timed_out=True)
+        assert env.sink.recorded == []
+        assert [r.kind for r in seen] == [SHADOW_TIMEOUT]
+        assert env.sample(
+            "dualpath_shadow_health_errors_total",
+            domain="players", operation="get_player", kind="timeout",
+        ) == 1  # fmt: skip
+        assert outcome(env, SHADOW_TIMEOUT) == 0
+        [exemplar] = env.engine.coverage.exemplars("players")
+        assert (exemplar.kind, exemplar.shadow_path, exemplar.elapsed_ms) == (
+            "timeout",
+            "async",
+            250.0,
+        )
+        assert exemplar.inputs == {"args": ["p1"], "kwargs": {"email": "[redacted]"}}
+        [cell] = env.rollup.drain().values()
+        assert (cell.calls, cell.comparisons, cell.divergences, cell.timeouts) == (1, 0, 0, 1)
+        assert cell.health == {"timeout": 1}
+
+    def test_an_infrastructure_error_of_the_shadow_is_its_health(self, env: Env) -> None:
+        broken = Observation("async", None, ConnectionError("reset by peer"), 0.01)
+        result = env.engine.observe(Op(), legacy(1), broken, mode="shadow")
+        assert result is not None and result.kind == SHADOW_ERROR
+        assert env.sink.recorded == []
+        [exemplar] = env.engine.coverage.exemplars()
+        assert exemplar.kind == "infrastructure" and "reset by peer" in (exemplar.error or "")
+
+    def test_a_shadow_that_raises_a_bug_still_diverges(self, env: Env) -> None:
+        broken = Observation("async", None, AttributeError("no such column"), 0.01)
+        env.engine.observe(Op(), legacy(1), broken, mode="shadow")
+        [recorded] = env.sink.recorded
+        assert recorded.kind == ERROR_MISMATCH
+        assert env.engine.coverage.exemplars() == []
+        assert outcome(env, ERROR_MISMATCH) == 1

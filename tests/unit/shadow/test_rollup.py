@@ -18,6 +18,7 @@ class TestMinuteRollup:
     """One cell per (minute, domain, operation), drained whole and restorable."""
 
     def test_counts_outcomes(self) -> None:
+        """A shadow timeout is the shadow's health: neither a comparison nor a divergence."""
         rollup = MinuteRollup()
         rollup.add("p", "get", None, False, obs("legacy", 1), obs("async", 2))
         rollup.add("p", "get", "result_mismatch", False, obs("legacy", 1), obs("async", 2))
@@ -27,11 +28,26 @@ class TestMinuteRollup:
         )
         (cell,) = rollup.drain().values()
         assert (cell.calls, cell.comparisons, cell.divergences, cell.ignored, cell.timeouts) == (
-            4, 3, 2, 1, 1,
+            4, 3, 1, 1, 1,
         )  # fmt: skip
         assert cell.errors == {"legacy": 0, "async": 1}
         assert cell.latency_sum_ms["legacy"] == pytest.approx(4.0)
         assert sum(cell.hist["async"]) == 4
+
+    def test_coverage_figures_are_counted_and_merged(self) -> None:
+        rollup = MinuteRollup()
+        rollup.count("p", "get", "served")
+        rollup.count("p", "get", "skipped", "saturated")
+        rollup.count("p", "get", "health", "timeout")
+        cells = rollup.drain()
+        rollup.count("p", "get", "served")
+        rollup.count("p", "get", "skipped", "saturated")
+        rollup.count("p", "get", "skipped", "raced")
+        rollup.restore(cells)
+        (cell,) = rollup.drain().values()
+        assert (cell.served, cell.skipped, cell.health) == (
+            2, {"saturated": 2, "raced": 1}, {"timeout": 1},
+        )  # fmt: skip
 
     def test_drain_empties_and_restore_merges(self) -> None:
         rollup = MinuteRollup()

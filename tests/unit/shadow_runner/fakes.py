@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -151,3 +152,21 @@ class Flags:
 
     def mode_for(self, domain: str, key: str | None, service: str | None) -> str:
         return self.mode
+
+
+class Coverage:
+    """Counts what the runner reports to its coverage sink."""
+
+    def __init__(self) -> None:
+        self.known: tuple[list[tuple[str, str]], list[str]] = ([], [])
+        self.calls: Counter[tuple[str, str]] = Counter()
+        self.skips: Counter[tuple[str, str, str]] = Counter()
+
+    def know(self, operations: Iterable[tuple[str, str]], reasons: Iterable[str]) -> None:
+        self.known = (list(operations), list(reasons))
+
+    def served(self, domain: str, operation: str) -> None:
+        self.calls[(domain, operation)] += 1
+
+    def skipped(self, domain: str, operation: str, reason: str) -> None:
+        self.skips[(domain, operation, reason)] += 1

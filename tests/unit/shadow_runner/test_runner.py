@@ -13,7 +13,15 @@ from routing import Operation, OperationRegistry, PersistenceRouter
 from routing.shadowing import RunnerConfig, ShadowRunner
 from shadow.engine import DivergenceError
 from shadow.normalise import normalise
-from tests.unit.shadow_runner.fakes import Async, Engine, Flags, Legacy, Player, Store
+from tests.unit.shadow_runner.fakes import (
+    Async,
+    Coverage,
+    Engine,
+    Flags,
+    Legacy,
+    Player,
+    Store,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -28,7 +36,14 @@ Build = Callable[..., tuple[PersistenceRouter, Engine, Store]]
 async def build() -> AsyncIterator[Build]:
     routers: list[PersistenceRouter] = []
 
-    def make(mode: str = "shadow", *, mismatched: bool = False, **async_options: Any) -> Any:
+    def make(
+        mode: str = "shadow",
+        *,
+        mismatched: bool = False,
+        max_shadows: int = 16,
+        coverage: Coverage | None = None,
+        **async_options: Any,
+    ) -> Any:
         store, engine = Store(), Engine(mismatched)
         router = PersistenceRouter(
             OperationRegistry(OPERATIONS),
@@ -37,8 +52,10 @@ async def build() -> AsyncIterator[Build]:
             flags=Flags(mode),  # type: ignore[arg-type]
             legacy_threads=2,
         )
-        config = RunnerConfig(shadow_timeout_s=0.1, raise_on_divergence=mismatched)
-        runner = ShadowRunner.for_router(router, engine, config=config)
+        config = RunnerConfig(
+            shadow_timeout_s=0.1, raise_on_divergence=mismatched, max_shadows=max_shadows
+        )
+        runner = ShadowRunner.for_router(router, engine, config=config, coverage=coverage)
         for served in ("shadow", "live"):
             router.use_dispatch(served, runner.dispatch(served), sync=runner.sync_dispatch(served))
         router.runner = runner  # type: ignore[attr-defined]
@@ -111,6 +128,39 @@ class TestWrites:
         await asyncio.to_thread(router.sync.damage_player, Player("p1"), 5)
         await router.runner.drain()  # type: ignore[attr-defined]
         assert (store.hp, store.commits, len(store.published)) == (95, 1, 1)
+
+
+class TestCoverage:
+    """Every call served in shadow or live is counted, and each one not compared with why."""
+
+    async def test_every_operation_and_reason_is_made_known(self, build: Build) -> None:
+        coverage = Coverage()
+        build(coverage=coverage)
+        operations, reasons = coverage.known
+        assert operations == [("player", "get_player_by_id"), ("health", "damage_player")]
+        assert "saturated" in reasons and "restore_failed" in reasons
+
+    @pytest.mark.parametrize("mode", ["shadow", "live"])
+    async def test_served_compared_and_skipped_add_up(self, build: Build, mode: str) -> None:
+        coverage = Coverage()
+        router, engine, _store = build(mode, max_shadows=0, coverage=coverage)
+        await router.get_player_by_id("p1")
+        await router.damage_player(Player("p1"), 5)
+        await router.runner.drain()  # type: ignore[attr-defined]
+        assert coverage.calls == {("player", "get_player_by_id"): 1, ("health", "damage_player"): 1}
+        assert coverage.skips == {
+            ("player", "get_player_by_id", "saturated"): 1,
+            ("health", "damage_player", "saturated"): 1,
+        }
+        assert engine.seen == []
+
+    async def test_the_blocking_facade_is_counted_too(self, build: Build) -> None:
+        coverage = Coverage()
+        router, engine, _store = build(coverage=coverage)
+        await asyncio.to_thread(router.sync.get_player, "p1")
+        await router.runner.drain()  # type: ignore[attr-defined]
+        assert coverage.calls == {("player", "get_player_by_id"): 1}
+        assert len(engine.seen) == 1 and coverage.skips == {}
 
 
 class TestTestMode:
