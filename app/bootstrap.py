@@ -29,7 +29,7 @@ from persistence.legacy import PersistenceLayer
 from routing.chain import DispatchChain
 from routing.registry import OperationRegistry
 from routing.router import PersistenceRouter
-from routing.shadowing import RunnerConfig, ShadowRunner
+from routing.shadowing import CalibrationConfig, RunnerConfig, ShadowRunner
 from routing.sync_facade import SyncFacade
 from shadow.divergences import Divergences
 from shadow.engine import EngineConfig
@@ -241,7 +241,8 @@ def make_shadow_runner(
         raise_on_divergence=settings.raise_on_divergence,
         write_hold_ms=settings.shadow_write_hold_ms,
     )
-    return ShadowRunner.for_router(router, shadow.engine, shadow_writes(), config)
+    calibration = CalibrationConfig(settings.calibration_percent, settings.calibration_by_domain)
+    return ShadowRunner.for_router(router, shadow.engine, shadow_writes(), config, calibration)
 
 
 def installed_persistence() -> Any:

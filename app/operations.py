@@ -198,28 +198,28 @@ DECLARATIONS: tuple[Declaration, ...] = (
 LEGACY_NAMES: dict[str, str] = {d.name: d.legacy_name for d in DECLARATIONS if d.legacy_name}
 
 
-def operations() -> list[Operation]:
+def operations(declarations: tuple[Declaration, ...] = DECLARATIONS) -> list[Operation]:
     """Every persistence operation of the MUD, in declaration order."""
-    return [declaration.operation() for declaration in DECLARATIONS]
+    return [declaration.operation() for declaration in declarations]
 
 
-def build_registry() -> OperationRegistry:
+def build_registry(declarations: tuple[Declaration, ...] = DECLARATIONS) -> OperationRegistry:
     """A fresh registry of every operation (the router owns it from then on)."""
-    return OperationRegistry(operations())
+    return OperationRegistry(operations(declarations))
 
 
-def shadow_writes() -> ShadowWrites:
+def shadow_writes(declarations: tuple[Declaration, ...] = DECLARATIONS) -> ShadowWrites:
     """What the shadow runner needs to capture, restore and compare the MUD's writes."""
     entities: dict[str, Entity] = {}
-    for d in DECLARATIONS:
+    for d in declarations:
         if d.readback is not None and d.rows is not None:
             entities[d.readback] = d.rows
         entities.update(d.extra_rows)
     return ShadowWrites(
         entities=entities,
-        touches={d.name: d.touches for d in DECLARATIONS if d.touches},
-        prepare={d.name: d.prepare for d in DECLARATIONS if d.prepare is not None},
+        touches={d.name: d.touches for d in declarations if d.touches},
+        prepare={d.name: d.prepare for d in declarations if d.prepare is not None},
         domain_kinds=DOMAIN_ENTITY_KINDS,
-        read_entities={d.name: d.entity for d in DECLARATIONS if d.entity is not None},
+        read_entities={d.name: d.entity for d in declarations if d.entity is not None},
         already_open=(UnitOfWorkAlreadyOpen,),
     )

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 from flags.model import Mode
 from observability import Outage, is_infrastructure, report_error
+from shadow.calibration import CalibrationCounts
 from shadow.compare import CompareOptions, compare, timeout_comparison
 from shadow.errors import DEFAULT_INFRASTRUCTURE
 from shadow.ignore import IgnoreRules
@@ -107,8 +108,12 @@ class ShadowEngine:
         rollup: MinuteRollup,
         config: EngineConfig | None = None,
         raised: Callable[[str, BaseException], None] = log_raised,
+        calibration: CalibrationCounts | None = None,
     ) -> None:
         self.config = config or EngineConfig()
+        self.calibration = calibration
+        #: Signatures of the groups calibration judged noise: counted as ignored, still recorded.
+        self.noise: frozenset[str] = frozenset()
         self._sink = sink
         self._rules = rules
         self._metrics = metrics
@@ -135,13 +140,17 @@ class ShadowEngine:
         mode: Mode,
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
+        captured: Any = None,
     ) -> Result | None:
         """Compare and record one call; the Result, or ``None`` if the engine itself failed.
 
-        Raises only :class:`DivergenceError`, and only with ``raise_on_divergence``.
+        ``captured`` is the rows the call started from (plain data), kept with an exemplar
+        so a reproduction can insert them. A divergence of a group judged noise is recorded
+        but returned (and counted) as ignored. Raises only :class:`DivergenceError`, and only
+        with ``raise_on_divergence``.
         """
         try:
-            result = self._observe(operation, primary, shadow, mode, inputs, timed_out)
+            result = self._observe(operation, primary, shadow, mode, inputs, timed_out, captured)
         except Exception as exc:
             self._raised("observe", exc)
             return None
@@ -157,17 +166,48 @@ class ShadowEngine:
         mode: Mode,
         inputs: Mapping[str, Any] | None,
         timed_out: bool,
+        captured: Any = None,
     ) -> Result:
         found = timeout_comparison() if timed_out else compare(primary, shadow, self._opts(op))
         comparison = self._apply_rules(op, found)
+        if self.calibration is not None and not timed_out:
+            self.calibration.add("ab", op.domain, op.name, comparison.diff_paths)
         result = Result(op.domain, op.name, mode, primary, shadow, comparison)
-        self._count(result)
+        counted = self._unless_noise(result)
+        self._count(counted)
         for listener in self._listeners:
-            self._notify(listener, result)
+            self._notify(listener, counted)
         if result.mismatched:
-            self._record(result, inputs or {})
+            self._record(result, inputs or {}, captured)
         self._note_outage(result)
-        return result
+        return counted
+
+    def calibrate(
+        self, operation: OperationSpec, first: Observation, second: Observation, *, mode: Mode
+    ) -> Result | None:
+        """Compare an A/A pair (the primary's path twice) and count it apart, per field path.
+
+        Nothing of it is recorded, counted in the rollup or metrics, or seen by listeners.
+        """
+        try:
+            found = compare(first, second, self._opts(operation))
+            comparison = self._apply_rules(operation, found)
+            if self.calibration is not None:
+                self.calibration.add("aa", operation.domain, operation.name, comparison.diff_paths)
+            return Result(operation.domain, operation.name, mode, first, second, comparison)
+        except Exception as exc:
+            self._raised("calibrate", exc)
+            return None
+
+    def _unless_noise(self, result: Result) -> Result:
+        """``result``, or, if its group is judged noise, the same call counted as ignored."""
+        if not (self.noise and result.mismatched):
+            return result
+        if _signature_of(result) not in self.noise:
+            return result
+        ignored = Comparison((), ignored=True)
+        return Result(result.domain, result.operation, result.mode, result.primary,
+                      result.shadow, ignored)  # fmt: skip
 
     def caused_by_infrastructure(self, result: Result) -> bool:
         """Whether ``result`` differs because a side failed for an infrastructure reason.
@@ -236,13 +276,15 @@ class ShadowEngine:
         except Exception as exc:
             self._raised("listener", exc)
 
-    def _record(self, result: Result, inputs: Mapping[str, Any]) -> None:
+    def _record(self, result: Result, inputs: Mapping[str, Any], captured: Any = None) -> None:
         try:
-            self._sink.record(self.divergence(result, inputs))
+            self._sink.record(self.divergence(result, inputs, captured))
         except Exception as exc:
             self._raised("record", exc)
 
-    def divergence(self, result: Result, inputs: Mapping[str, Any]) -> Divergence:
+    def divergence(
+        self, result: Result, inputs: Mapping[str, Any], captured: Any = None
+    ) -> Divergence:
         """The record of ``result`` for the store (plain data; redaction is the store's job)."""
         kind = result.kind or ""
         paths = normalise_paths(result.diff_paths)
@@ -267,7 +309,13 @@ class ShadowEngine:
             service=self.config.service,
             code_version=self.config.code_version,
             infrastructure=self.caused_by_infrastructure(result),
+            captured=captured,
         )
+
+
+def _signature_of(result: Result) -> str:
+    paths = normalise_paths(result.diff_paths)
+    return signature(result.domain, result.operation, result.kind or "", paths)
 
 
 def _narrowed(m: Mismatch, paths: tuple[str, ...]) -> Mismatch:

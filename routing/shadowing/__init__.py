@@ -6,13 +6,15 @@
   shadow); ``sides``: what one side of a call ended with (:class:`Outcome`);
 - ``admission``: slots, primaries first (``preemption``) and the ``write_watch``;
 - ``plans`` / ``rows``: what a write captures and restores, and its SQL;
-- ``judge``: the engine Protocol and the comparison step; ``config``: limits and skip reasons.
+- ``judge``: the engine Protocol and the comparison step; ``config``: limits and skip reasons;
+- ``calibration``: the A/A runs, the primary's own path again on a sampled share of calls.
 
 The design is described in ``docs/shadowing.md``.
 """
 
 from __future__ import annotations
 
+from routing.shadowing.calibration import CalibrationConfig
 from routing.shadowing.config import DEFAULTS, RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Engine
 from routing.shadowing.plans import ShadowWrites
@@ -22,6 +24,7 @@ from routing.shadowing.sides import Outcome
 
 __all__ = [
     "DEFAULTS",
+    "CalibrationConfig",
     "Engine",
     "Entity",
     "Outcome",

@@ -13,7 +13,7 @@ import asyncio
 import contextvars
 import copy
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from concurrent.futures import Future
 from typing import Any
 
@@ -21,6 +21,7 @@ from routing.dispatch import Route
 from routing.registry import Operation
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
+from routing.shadowing.calibration import Calibration
 from routing.shadowing.config import ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_READ, ReadPlan
@@ -51,11 +52,13 @@ class Reads:
         admission: Admission,
         judge: Judge,
         background: Background,
+        calibration: Calibration | None = None,
     ) -> None:
         self._plans = plans
         self._admission = admission
         self._judge = judge
         self._background = background
+        self._calibration = calibration
 
     async def serve(
         self,
@@ -79,6 +82,7 @@ class Reads:
             primary = await timed_async(lambda: route.async_(*args, **kwargs), unraced)
         compared = snapshot(self._with_arguments(op, primary, args))
         compare = self._judge.compare(op, mode, compared, shadow, started, inputs)
+        compare = self._then_calibrate(compare, route, mode, compared, inputs, unraced)
         return await self._background.answer(primary, self._background.spawn(compare))
 
     def serve_shadow_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -107,6 +111,27 @@ class Reads:
         shadow = self._with_shadow_arguments(op, shadow, args[0])
         outcome = await asyncio.wrap_future(primary)
         await self._judge.compare(op, "shadow", outcome, shadow, started, inputs)
+        await self._then_calibrate(_done(), route, "shadow", outcome, inputs, unraced)
+
+    async def _then_calibrate(
+        self,
+        compare: Awaitable[None],
+        route: Route,
+        mode: ShadowMode,
+        primary: Outcome,
+        inputs: Mapping[str, Any],
+        unraced: Unraced | None,
+    ) -> None:
+        """``compare``, then, on a sampled call, the A/A run of the primary's path."""
+        await compare
+        calibration = self._calibration
+        if calibration is None or not calibration.sampled(route.operation):
+            return
+        args = calibration.arguments(route.operation, inputs)
+        await calibration.run(
+            route.operation, mode, primary,
+            lambda swapped: self._start_shadow(route, args, swapped, unraced),
+        )  # fmt: skip
 
     def _unraced(
         self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool
@@ -148,3 +173,7 @@ class Reads:
             return self._judge.with_arguments(await shadow, args)
 
         return asyncio.ensure_future(then())
+
+
+async def _done() -> None:
+    """An awaitable that is already over."""

@@ -20,6 +20,7 @@ from routing.registry import OperationRegistry
 from routing.router import PersistenceRouter, paths_of
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
+from routing.shadowing.calibration import Calibration, CalibrationConfig
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Engine, Judge
 from routing.shadowing.plans import ShadowWrites, compile_plans, compile_reads
@@ -45,18 +46,21 @@ class ShadowRunner:
         loop_thread: LoopThread,
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
+        calibration: CalibrationConfig | None = None,
     ) -> None:
         self.config = config or RunnerConfig()
         declared = writes or ShadowWrites()
         self._loop_thread = loop_thread
         self._judge = Judge(engine, self.config.shadow_timeout_s, self.config.raise_on_divergence)
         self._background = Background(loop_thread, self.config.raise_on_divergence)
+        self.calibration = Calibration(calibration or CalibrationConfig(percent=0), self._judge)
         admission = Admission(self.config.max_shadows)
         self._reads = Reads(
             compile_reads(registry, legacy, async_, declared),
             admission,
             self._judge,
             self._background,
+            self.calibration,
         )
         self._writes = Writes(
             compile_plans(registry, legacy, async_, declared),
@@ -65,6 +69,7 @@ class ShadowRunner:
             self._judge,
             self._background,
             self.config,
+            self.calibration,
         )
 
     @classmethod
@@ -74,6 +79,7 @@ class ShadowRunner:
         engine: Engine,
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
+        calibration: CalibrationConfig | None = None,
     ) -> ShadowRunner:
         """A runner over the paths, registry and background loop of ``router``."""
         paths = paths_of(router)
@@ -85,6 +91,7 @@ class ShadowRunner:
             loop_thread=paths.loop_thread,
             writes=writes,
             config=config,
+            calibration=calibration,
         )
 
     @property
