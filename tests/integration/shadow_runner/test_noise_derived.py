@@ -70,7 +70,9 @@ async def bare_router(system: System) -> AsyncIterator[PersistenceRouter]:
         legacy_threads=4,
     )
     runner = ShadowRunner.for_router(
-        router, system.shadow.engine, shadow_writes(declarations), RunnerConfig(),
+        # time enough that a busy machine does not turn a shadow into a shadow_timeout
+        router, system.shadow.engine, shadow_writes(declarations),
+        RunnerConfig(shadow_timeout_s=20.0, write_hold_ms=5000),
         CalibrationConfig(100.0),
     )  # fmt: skip
     runner.install(router)
@@ -130,4 +132,6 @@ class TestNoiseDerived:
         assert set(found) == set(EXERCISED), found
         assert found["update_player_last_active"] == {"last_active"}
         groups = await system.divergences.groups()
-        assert groups and {g.status for g in groups} == {"noise"}
+        assert groups
+        for g in groups:
+            assert g.status == "noise", (g.operation, g.kind, g.diff_paths, g.noise_evidence)
