@@ -22,7 +22,7 @@ import os
 import types
 import typing
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -129,12 +129,17 @@ def write_reproduction(data: Mapping[str, Any], path: Path) -> Path:
 
 
 def replay(data: Mapping[str, Any]) -> Replay:
-    """Run the exemplar's operation on both paths from its captured rows; nothing committed."""
-    with _database() as url:
-        return asyncio.run(_replay(data, url))
+    """Run the exemplar's operation on both paths from its captured rows; nothing committed.
+
+    The code version a demo bug ran as (``dualpath run --demo-bug``) gets that bug again.
+    """
+    from app.demo_bugs import installed_for
+
+    with _database() as (url, fresh), installed_for(data.get("code_version") or ""):
+        return asyncio.run(_replay(data, url, fresh))
 
 
-async def _replay(data: Mapping[str, Any], url: str) -> Replay:
+async def _replay(data: Mapping[str, Any], url: str, fresh: bool) -> Replay:
     from app.operations import LEGACY_NAMES, build_registry
     from persistence import AsyncPersistenceLayer, PersistenceLayer
     from persistence.events import EventBus
@@ -149,12 +154,13 @@ async def _replay(data: Mapping[str, Any], url: str) -> Replay:
         pre, entities, keys = _captured(data.get("captured"))
         call = getattr(legacy, LEGACY_NAMES.get(name, name))
         done_legacy = await asyncio.to_thread(
-            shadow_write_legacy, legacy, lambda: call(*_copy(args), **_copy(kwargs)),
+            shadow_write_legacy, _Unchecked(legacy, fresh),
+            lambda: call(*_copy(args), **_copy(kwargs)),
             _capture(entities, keys, "psycopg2"), pre, _CONFIG,
         )  # fmt: skip
         method = getattr(async_, name)
         done_async = await shadow_write_async(
-            async_, lambda: method(*_copy(args), **_copy(kwargs)),
+            _UncheckedAsync(async_, fresh), lambda: method(*_copy(args), **_copy(kwargs)),
             _capture(entities, keys, "asyncpg"), pre, _CONFIG,
         )  # fmt: skip
     finally:
@@ -258,15 +264,55 @@ def _scalar(value: Any, hint: Any) -> Any:
     return value
 
 
+#: On a fresh database the rows the captured ones reference (a player's user and room) are
+#: not there: foreign keys are not checked while the captured rows are in (superuser only,
+#: as the test PostgreSQL's user is; and the transaction is rolled back anyway).
+UNCHECKED = "SET LOCAL session_replication_role = replica"
+
+
+class _Unchecked:
+    """The legacy path, whose units of work do not check foreign keys on a fresh database."""
+
+    def __init__(self, path: Any, fresh: bool) -> None:
+        self._path, self._fresh = path, fresh
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        with self._path.transaction() as unit:
+            if self._fresh:
+                unit.run(lambda session: session.cursor.execute(UNCHECKED))
+            yield unit
+
+
+class _UncheckedAsync:
+    """The async path, likewise."""
+
+    def __init__(self, path: Any, fresh: bool) -> None:
+        self._path, self._fresh = path, fresh
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Any]:
+        async with self._path.transaction() as unit:
+            if self._fresh:
+
+                async def unchecked(conn: Any) -> tuple[None, list[object]]:
+                    await conn.execute(UNCHECKED)
+                    return None, []
+
+                await unit.run(unchecked)
+            yield unit
+
+
 @contextlib.contextmanager
-def _database() -> Iterator[str]:
+def _database() -> Iterator[tuple[str, bool]]:
     """``DATABASE_URL``, else a fresh migrated database on the test PostgreSQL (dropped after).
 
-    The test PostgreSQL is ``DUALPATH_TEST_ADMIN_URL``, else the one on 127.0.0.1:5432.
+    The test PostgreSQL is ``DUALPATH_TEST_ADMIN_URL``, else the one on 127.0.0.1:5432. Yields
+    the URL and whether the database is a fresh one.
     """
     url = os.environ.get("DATABASE_URL")
     if url:
-        yield url
+        yield url, False
         return
     from persistence.migrate import upgrade
     from tests.database import ADMIN_URL_ENV, LOCAL_URL, database_url
@@ -277,7 +323,7 @@ def _database() -> Iterator[str]:
     try:
         url = database_url(admin, name)
         upgrade(url)
-        yield url
+        yield url, True
     finally:
         _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

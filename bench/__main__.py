@@ -27,6 +27,7 @@ MODULES = [
     "bench.service_attribution",
     "bench.flags_decision",
     "bench.shadow",
+    "bench.calibration",
     "bench.compare",
     "bench.load",
 ]
