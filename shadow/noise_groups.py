@@ -98,11 +98,15 @@ class NoiseJudge:
         return frozenset(signature for signature, status, _, _ in decided if status == "noise")
 
     async def proposals(self) -> list[Proposal]:
-        """Paths judged noise that no live ignore rule covers, each with its evidence."""
+        """Paths judged noise that no live ignore rule covers, each with its evidence.
+
+        The rules are read from the store, so every process sees the ones accepted elsewhere.
+        """
+        live = IgnoreRules(await self._rule_store.load())
         return [
             Proposal(v)
             for v in await self.verdicts()
-            if v.status == "noise" and self._rules.remaining(v.domain, v.operation, (v.path,))
+            if v.status == "noise" and live.remaining(v.domain, v.operation, (v.path,))
         ]
 
     async def accept(self, domain: str, operation: str, path: str, *, actor: str) -> IgnoreRule:

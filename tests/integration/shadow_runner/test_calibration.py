@@ -233,3 +233,35 @@ class TestAAIsInvisible:
         stored_counts = await system.shadow.calibration.load()
         assert stored_counts[("health", "damage_player")][""] == (10, 10)  # (A/A, A/B)
         assert await system.divergences.groups() == []
+
+
+class TestCommandLine:
+    """``divergences list`` shows the evidence; ``noise`` proposes; ``accept-noise`` accepts."""
+
+    async def test_list_noise_and_accept(
+        self, system: System, world: SeedSummary, calibrated_router: Callable[..., Any]
+    ) -> None:
+        from tests.integration.shadow_runner.test_cli import dualpath
+
+        await set_mode(system, "shadow", ("player",))
+        await _drive(calibrated_router(), await _players(system.database_url, 10), CALLS)
+        await system.divergences.flush()
+        await system.divergences.calibrate()
+        url = system.database_url
+
+        listed = await asyncio.to_thread(dualpath, url, "divergences", "list", "--status", "noise")
+        assert listed.returncode == 0, listed.stderr
+        assert "calibration noise: root['stats']['fear'] A/B " in listed.stdout
+        shown = await asyncio.to_thread(dualpath, url, "divergences", "noise")
+        assert "accept: dualpath divergences accept-noise player get_player_by_id" in shown.stdout
+        path = "root['stats']['fear']"
+        accepted = await asyncio.to_thread(
+            dualpath, url, "divergences", "accept-noise", "player", "get_player_by_id", path,
+            "--actor", "alice",
+        )  # fmt: skip
+        assert accepted.returncode == 0, accepted.stderr
+        assert "added by alice: calibration: root['stats']['fear']: noise" in accepted.stdout
+        again = await asyncio.to_thread(
+            dualpath, url, "divergences", "accept-noise", "player", "get_player_by_id", path
+        )
+        assert again.returncode == 2 and "not a proposal" in again.stderr
