@@ -88,7 +88,12 @@ class Replay:
 
 
 def exemplar_data(group: DivergenceGroup, exemplar: Exemplar) -> dict[str, Any]:
-    """The plain data a reproduction carries for one exemplar of ``group``."""
+    """The plain data a reproduction carries for one exemplar of ``group``.
+
+    A write carries the rows its primary captured. A read of a player carries the row the
+    primary's read returned: a ``Player``'s fields are the ``players`` row's columns.
+    """
+    captured = exemplar.captured or _read_rows(group.operation, exemplar.primary_result)
     return {
         "signature": group.signature,
         "domain": group.domain,
@@ -99,11 +104,27 @@ def exemplar_data(group: DivergenceGroup, exemplar: Exemplar) -> dict[str, Any]:
         "primary_path": exemplar.primary_path,
         "code_version": exemplar.code_version,
         "inputs": exemplar.inputs,
-        "captured": exemplar.captured,
+        "captured": captured,
         "primary_result": exemplar.primary_result,
         "shadow_result": exemplar.shadow_result,
         "diff": exemplar.diff,
     }
+
+
+def _read_rows(operation: str, primary: Any) -> list[dict[str, Any]] | None:
+    """The rows a read returned on the primary side, where its result is one whole row."""
+    from app.operations import PLAYER, build_registry
+    from persistence import api
+    from persistence.models import Player
+    from routing.shadowing.rows import plain_captured
+
+    value = (primary or {}).get("value")
+    if build_registry().get(operation).kind != "read" or not isinstance(value, Mapping):
+        return None
+    returns = typing.get_type_hints(getattr(api.AsyncPersistence, operation)).get("return")
+    if Player not in (*typing.get_args(returns), returns) or "player_id" not in value:
+        return None
+    return plain_captured(((PLAYER, str(value["player_id"]), ([dict(value)],)),))
 
 
 def reproduction(data: Mapping[str, Any], filename: str) -> str:

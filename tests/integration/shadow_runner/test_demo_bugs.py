@@ -88,3 +88,30 @@ def test_help_lists_the_bugs_and_an_unknown_one_is_refused() -> None:
         text=True, cwd=ROOT, check=False, timeout=120,
     )  # fmt: skip
     assert refused.returncode == 2 and "--demo-bug must be one of" in refused.stderr
+
+
+class TestReadReproduction:
+    """A read's reproduction carries the row the primary's read returned."""
+
+    async def test_player_level_read(self, database_url: str, world: SeedSummary) -> None:
+        await clear_divergences(database_url)
+        version = version_with("dev", "player-level")
+        with install("player-level"):
+            async with open_system(settings_for(database_url, code_version=version)) as system:
+                await set_mode(system, "shadow", ("player",))
+                try:
+                    await system.router.get_player_by_id(world.player_ids[6])
+                    await settle(system)
+                    (group,) = await system.divergences.groups(domain="player", status="open")
+                    (exemplar,) = await system.divergences.exemplars(group.signature)
+                finally:
+                    await set_mode(system, "legacy", ("player",))
+        data = exemplar_data(group, exemplar)
+        (row,) = data["captured"][0]["groups"][0]["rows"]
+        assert row["player_id"] == str(world.player_ids[6])
+        assert row == exemplar.primary_result["value"]
+
+        bugged = await asyncio.to_thread(replay, data)  # a fresh database: only this row
+        assert set(bugged.diff) == {"root['level']"}, bugged.diff
+        fixed = await asyncio.to_thread(replay, {**data, "code_version": "dev"})
+        assert fixed.agree, fixed.diff
