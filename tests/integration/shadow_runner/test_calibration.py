@@ -132,6 +132,21 @@ async def _drive(router: PersistenceRouter, players: list[Any], calls: int) -> N
     await router.runner.drain()  # type: ignore[attr-defined]
 
 
+async def _dashboard(system: System, path: str) -> str:
+    """The dashboard page at ``path``, rendered by the service over ``system``."""
+    import httpx
+
+    from app.service import create_app
+
+    app = create_app(system)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as http:
+            response = await http.get(path)
+    assert response.status_code == 200, response.text[-2000:]
+    return response.text
+
+
 class TestNoiseAgainstARealDifference:
     """A jitter on both paths is judged noise; a field only async gets wrong stays open."""
 
@@ -159,6 +174,12 @@ class TestNoiseAgainstARealDifference:
         real = wrong.noise_evidence["paths"][0]
         assert real["path"] == "root['level']" and real["status"] == "real"
         assert real["aa"]["diffs"] == 0 and real["ab"]["diffs"] == real["ab"]["n"]
+
+        page = await _dashboard(system, f"/dashboard/divergences/{jitter.signature}")
+        assert 'id="calibration"' in page and "Accept ignore rule" in page
+        assert f"{evidence['aa']['diffs']} / {evidence['aa']['n']} = " in page
+        listed = await _dashboard(system, "/dashboard/divergences?status=noise")
+        assert jitter.signature in listed and wrong.signature not in listed
 
     async def test_noise_is_recorded_but_not_counted_and_ops_can_reopen_it(
         self, system: System, world: SeedSummary, calibrated_router: Callable[..., Any]
