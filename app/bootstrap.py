@@ -34,7 +34,7 @@ from routing.chain import DispatchChain
 from routing.declarations import Declarations
 from routing.registry import OperationRegistry
 from routing.router import PersistenceRouter
-from routing.shadowing import RunnerConfig, ShadowRunner, ShadowWrites
+from routing.shadowing import CalibrationConfig, RunnerConfig, ShadowRunner, ShadowWrites
 from routing.sync_facade import SyncFacade
 from shadow.divergences import Divergences
 from shadow.engine import EngineConfig
@@ -338,8 +338,9 @@ def make_shadow_runner(
         write_hold_ms=settings.shadow_write_hold_ms,
     )
     declared = writes if writes is not None else MUD.shadow_writes()
+    calibration = CalibrationConfig(settings.calibration_percent, settings.calibration_by_domain)
     return ShadowRunner.for_router(
-        router, shadow.engine, declared, config, coverage=shadow.coverage
+        router, shadow.engine, declared, config, coverage=shadow.coverage, calibration=calibration
     )
 
 

@@ -97,6 +97,6 @@ register_run(app)
 from app.cli_flags import register as register_flags  # noqa: E402
 
 register_flags(app)
-__import__("app.cli_divergences", fromlist=["register"]).register(app)
+__import__("app.cli_calibration", fromlist=["register"]).register(app)
 __import__("app.cli_services", fromlist=["register"]).register(app)
 __import__("app.cli_guard", fromlist=["register"]).register(app)

@@ -1,5 +1,8 @@
 """``dualpath divergences list|show|ignore|reopen|fixed``: triage what the shadow recorded.
 
+``noise``, ``accept-noise`` and ``repro`` (calibration's verdicts and reproductions) are in
+``app.cli_calibration``, which registers them beside these.
+
 Each command opens the divergence store on the configured database (``DATABASE_URL``), does
 one thing and closes it. Decisions are recorded with ``--actor`` (default: the OS user) and
 ``--reason``. Bad input (an unknown status, kind or domain, a malformed or unknown signature,
@@ -48,7 +51,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 def list_groups(
     domain: str | None = typer.Option(None, "--domain", help="Only this domain."),
     kind: str | None = typer.Option(None, "--kind", help="Only this kind, e.g. result_mismatch."),
-    status: str | None = typer.Option(None, "--status", help="open, ignored or fixed."),
+    status: str | None = typer.Option(None, "--status", help="open, ignored, fixed or noise."),
     limit: int = typer.Option(100, "--limit", min=1, max=1000, help="At most this many."),
     as_json: bool = JSON,
 ) -> None:
@@ -69,6 +72,28 @@ def list_groups(
             f"{row['signature']}  {row['status']:<7} {row['count']:>6}  "
             f"{row['domain']}.{row['operation']}  {row['kind']}  {', '.join(row['diff_paths'])}"
         )
+        for line in group_notes(row):
+            typer.echo(f"    {line}")
+
+
+def group_notes(row: dict[str, Any]) -> list[str]:
+    """What a listing adds under a group: calibration's evidence, fixed and recurred versions."""
+    notes = []
+    evidence = row.get("noise_evidence") or {}
+    for path in evidence.get("paths", []) if row["status"] in ("open", "noise") else []:
+        ab, aa = path["ab"], path["aa"]
+        notes.append(
+            f"calibration {path['status']}: {path['path']} A/B {ab['diffs']}/{ab['n']}"
+            f" vs A/A {aa['diffs']}/{aa['n']} (p = {path['p_value']:.3g}): {path['why']}"
+        )
+    if row.get("noise_overruled"):
+        notes.append("calibration overruled: reopened by ops")
+    if row.get("fixed_version"):
+        recurred = row.get("recurred_version")
+        notes.append(
+            f"fixed in {row['fixed_version']}" + (f", recurred in {recurred}" if recurred else "")
+        )
+    return notes
 
 
 def show(signature: str = SIGNATURE, as_json: bool = JSON) -> None:
@@ -130,16 +155,23 @@ def reopen(
 def fixed(
     signature: str = SIGNATURE,
     reason: str = typer.Option("", "--reason", help="What fixed it."),
+    version: str | None = typer.Option(
+        None, "--version", help="The code version of the fix [DUALPATH_CODE_VERSION]."
+    ),
     actor: str | None = ACTOR,
     as_json: bool = JSON,
 ) -> None:
-    """Mark a group fixed; it reopens by itself if it diverges again.
+    """Mark a group fixed in a code version; it reopens by itself if it diverges again.
 
     Example: dualpath divergences fixed 3f2a9c0d1b7e4a5f9c8d7e6f5a4b3c2d --reason "release 1.4"
+    --version 1.4
     """
     _check_signature(signature)
     who = _actor(actor)
-    _print_decision(_run(lambda d: d.mark_fixed(signature, actor=who, reason=reason)), as_json)
+    fix = version if version is not None else _settings().code_version
+    _print_decision(
+        _run(lambda d: d.mark_fixed(signature, actor=who, reason=reason, version=fix)), as_json
+    )
 
 
 def parse_duration(text: str, now: datetime | None = None) -> datetime:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import typer
 from pydantic import SecretStr
 
+from app.demo_bugs import DEMO_BUGS, describe
 from app.settings import Settings
 from flags.model import Mode
 from observability import report_error
@@ -25,11 +27,17 @@ DEMO_FLAGS: dict[str, tuple[Mode, ...]] = {
 }
 
 
+DEMO_BUG = typer.Option(
+    None, "--demo-bug", help=f"Install a deliberate async-path divergence: {describe()}."
+)
+
+
 def run(
     players: int = typer.Option(1000, "--players", min=1, help="Players in a new world."),
     concurrency: int = typer.Option(4, "--concurrency", min=0, help="Background traffic workers."),
     host: str = typer.Option(None, "--host", help="Address to listen on [DUALPATH_HOST]."),
     port: int = typer.Option(None, "--port", min=1, max=65535, help="Port [DUALPATH_PORT]."),
+    demo_bug: str | None = DEMO_BUG,
 ) -> None:
     """Start everything: database, schema, demo world, flags, service and traffic.
 
@@ -41,7 +49,14 @@ def run(
     little as no service, so the migration map has rows. It prints the dashboard URL and
     the ops token it generated (a DUALPATH_OPS_TOKEN is not echoed).
 
+    With --demo-bug NAME one deliberate divergence is installed in the async path (this
+    process only, recorded in the code version): within a minute the dashboard shows the
+    divergence and its diff, readiness is blocked, and `dualpath divergences repro` writes a
+    reproduction that fails. Plain `dualpath run` installs none.
+
     Example: dualpath run --players 500 --port 8080
+
+    Example: dualpath run --demo-bug damage-off-by-one
     """
     from app.cli_service import settings_or_exit
     from app.database import resolve_database_url
@@ -49,6 +64,10 @@ def run(
     from persistence.seed import SeedRefused, seed_world
 
     settings = settings_or_exit()
+    if demo_bug is not None and demo_bug not in _bug_names():
+        from app.cli_service import fail
+
+        fail(f"--demo-bug must be one of {', '.join(_bug_names())}; got {demo_bug!r}")
     url = resolve_database_url(settings)
     upgrade(url)
     with contextlib.suppress(SeedRefused):
@@ -65,7 +84,31 @@ def run(
             "services": settings.services or ",".join(_demo_services()),
         }
     )
-    asyncio.run(_serve(settings, shown, concurrency))
+    with _demo_bug(demo_bug, settings) as settings:
+        asyncio.run(_serve(settings, shown, concurrency))
+
+
+def _bug_names() -> list[str]:
+    return list(DEMO_BUGS)
+
+
+@contextlib.contextmanager
+def _demo_bug(name: str | None, settings: Settings) -> Iterator[Settings]:
+    """``settings``, with the demo bug ``name`` installed and named in the code version."""
+    if name is None:
+        yield settings
+        return
+    from app.demo_bugs import install, version_with
+
+    with install(name) as bug:
+        typer.secho(f"demo bug {name}: {bug.description}", fg=typer.colors.YELLOW, bold=True)
+        typer.echo(
+            "watch /dashboard/divergences, then: dualpath divergences list --status open;"
+            " dualpath divergences repro SIGNATURE -o repro.py && pytest repro.py"
+        )
+        yield settings.model_copy(
+            update={"code_version": version_with(settings.code_version, name)}
+        )
 
 
 async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None:
@@ -136,4 +179,6 @@ async def _background_traffic(system: System, concurrency: int) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add ``run`` to the ``dualpath`` command."""
-    app.command("run")(run)
+    from app.cli_service import reflow
+
+    app.command("run", help=reflow(run.__doc__ or ""))(run)

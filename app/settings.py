@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     exemplars_per_group: int = Field(default=5, ge=1, le=100)
     divergence_queue: int = Field(default=10_000, ge=1)
     code_version: str = "dev"
+    # A/A calibration (routing/shadowing/calibration.py): the percent of shadowed calls whose
+    # primary path also runs again as a second shadow, and per-domain percents over it.
+    calibration_percent: float = Field(default=1.0, ge=0, le=100)
+    calibration_domains: str = ""  # "player=5,health=0"
     # The service (``dualpath serve``): where it listens and who may write through its ops API.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -121,6 +125,17 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def calibration_by_domain(self) -> dict[str, float]:
+        """The per-domain calibration percents (``DUALPATH_CALIBRATION_DOMAINS``)."""
+        return parse_calibration_domains(self.calibration_domains)
+
+    @field_validator("calibration_domains")
+    @classmethod
+    def _valid_calibration_domains(cls, value: str) -> str:
+        parse_calibration_domains(value)
+        return value
+
+    @property
     def service_names(self) -> tuple[str, ...]:
         """The configured calling services (``DUALPATH_SERVICES``), in order."""
         return tuple(name.strip() for name in self.services.split(",") if name.strip())
@@ -152,3 +167,20 @@ class Settings(BaseSettings):
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def parse_calibration_domains(text: str) -> dict[str, float]:
+    """``"player=5,health=0"`` as ``{"player": 5.0, "health": 0.0}``; ``ValueError`` if bad."""
+    found: dict[str, float] = {}
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        domain, sep, percent = part.partition("=")
+        try:
+            value = float(percent)
+        except ValueError:
+            value = -1.0
+        if not sep or not domain.strip() or not 0 <= value <= 100:
+            raise ValueError(f"calibration_domains: {part!r} is not domain=percent (0-100)")
+        found[domain.strip()] = value
+    return found

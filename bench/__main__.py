@@ -28,10 +28,16 @@ MODULES = [
     "bench.flags_decision",
     "bench.shadow",
     "bench.shadow_steps",
+    "bench.calibration",
     "bench.compare",
     "bench.load",
 ]
 NOTES = {
+    "calibration cost": (
+        "100 % shadowed, 100 in flight, 80 % reads and 20 % writes; one router also "
+        "calibrates a share of the shadowed calls (A/A). Six alternating rounds, the ratio "
+        "is the median of the per-round ratios. Goal: at 1 %, >= 0.97x of no calibration."
+    ),
     "service attribution": (
         "CPU µs per call on an in-memory path (no I/O), a plain router and one with the "
         "attribution wrappers, in alternating batches of 50,000 calls, nine pairs; overhead is "

@@ -1,8 +1,11 @@
 """The divergences API: list groups and exemplars, decide on groups, read the rollup.
 
 Decisions move a group between ``open``, ``ignored`` and ``fixed``, recording who, why and
-when. ``ignore()`` also adds one ignore rule per diff path of the group (tagged with its
-signature), so identical divergences stop being recorded; ``reopen()`` ends those rules.
+when; calibration moves groups between ``open`` and ``noise`` (``shadow.noise_groups``).
+``ignore()`` also adds one ignore rule per diff path of the group (tagged with its
+signature), so identical divergences stop being recorded; ``reopen()`` ends those rules, and
+reopening a ``noise`` group overrules calibration for it. ``mark_fixed()`` records the code
+version of the fix; if the group recurs, the store reopens it with the recurring version.
 An unknown signature raises :class:`UnknownSignature`, a ``KeyError``.
 """
 
@@ -15,6 +18,7 @@ from typing import Any
 
 from shadow import sql
 from shadow.ignore import IgnoreRule, IgnoreRules, IgnoreRuleStore
+from shadow.noise_groups import NoiseJudge
 from shadow.pool import LazyPool
 from shadow.records import DivergenceGroup, Exemplar, OperationTotals, RollupRow
 from shadow.rollup import PATHS, percentile
@@ -22,7 +26,7 @@ from shadow.store import DivergenceStore
 
 __all__ = ["STATUSES", "Divergences", "UnknownSignature"]
 
-STATUSES = ("open", "ignored", "fixed")
+STATUSES = ("open", "ignored", "fixed", "noise")
 
 
 class UnknownSignature(KeyError):
@@ -41,11 +45,24 @@ class Divergences:
         store: DivergenceStore,
         rules: IgnoreRules,
         rule_store: IgnoreRuleStore,
+        noise: NoiseJudge | None = None,
+        engine: Any = None,
     ) -> None:
         self._pool = pool
         self._store = store
         self._rules = rules
         self._rule_store = rule_store
+        self.noise = noise
+        self._engine = engine
+
+    async def calibrate(self) -> frozenset[str]:
+        """Judge the groups from calibration's counts now; the signatures judged noise."""
+        if self.noise is None:
+            return frozenset()
+        judged = await self.noise.judge()
+        if self._engine is not None:
+            self._engine.noise = judged
+        return judged
 
     async def groups(
         self,
@@ -91,15 +108,34 @@ class Divergences:
         return group
 
     async def reopen(self, signature: str, *, actor: str, reason: str = "") -> DivergenceGroup:
-        """Reopen a group, ending the ignore rules that ``ignore()`` made for it."""
+        """Reopen a group, ending the ignore rules that ``ignore()`` made for it.
+
+        Reopening a ``noise`` group overrules calibration: it stays open and counts again.
+        """
+        await self._pool.execute(
+            "UPDATE divergence_groups SET noise_overruled = true"
+            " WHERE signature = $1 AND status = 'noise'",
+            signature,
+        )
         group = await self._set_status(signature, "open", actor, reason)
+        if self._engine is not None:
+            self._engine.noise = self._engine.noise - {signature}
         await self._rule_store.expire_for_signature(signature)
         await self.reload_rules()
         return group
 
-    async def mark_fixed(self, signature: str, *, actor: str, reason: str = "") -> DivergenceGroup:
-        """Mark a group fixed; it reopens by itself if it diverges again."""
-        return await self._set_status(signature, "fixed", actor, reason)
+    async def mark_fixed(
+        self, signature: str, *, actor: str, reason: str = "", version: str = ""
+    ) -> DivergenceGroup:
+        """Mark a group fixed in code ``version``; it reopens by itself if it diverges again."""
+        group = await self._set_status(signature, "fixed", actor, reason)
+        row = await self._pool.fetchrow(
+            "UPDATE divergence_groups SET fixed_version = $2, recurred_version = NULL"
+            " WHERE signature = $1 RETURNING *",
+            signature,
+            version or None,
+        )
+        return _group(row) if row is not None else group
 
     async def reload_rules(self) -> None:
         """Reload the ignore rules in force from the database now."""
@@ -160,6 +196,10 @@ def _group(row: Any) -> DivergenceGroup:
         status_reason=row["status_reason"],
         status_by=row["status_by"],
         status_at=row["status_at"],
+        noise_evidence=_json(row.get("noise_evidence")),
+        noise_overruled=bool(row.get("noise_overruled", False)),
+        fixed_version=row.get("fixed_version"),
+        recurred_version=row.get("recurred_version"),
     )
 
 
@@ -196,6 +236,7 @@ def _exemplar(row: Any) -> Exemplar:
         shadow_duration_ms=row["shadow_duration_ms"],
         code_version=row["code_version"],
         created_at=row["created_at"],
+        captured=_json(row.get("captured")),
     )
 
 

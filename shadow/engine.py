@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from flags.model import Mode
 from observability import Outage, is_infrastructure, report_error
+from shadow.calibration import CalibrationCounts
 from shadow.compare import CompareOptions, compare, timeout_comparison
 from shadow.coverage import INFRASTRUCTURE, TIMEOUT, Coverage, health_exemplar
 from shadow.errors import DEFAULT_INFRASTRUCTURE
@@ -122,9 +123,13 @@ class ShadowEngine:
         config: EngineConfig | None = None,
         raised: Callable[[str, BaseException], None] = log_raised,
         coverage: Coverage | None = None,
+        calibration: CalibrationCounts | None = None,
     ) -> None:
         self.config = config or EngineConfig()
         self.coverage = coverage or Coverage(metrics, rollup)
+        self.calibration = calibration
+        #: Signatures of the groups calibration judged noise: counted as ignored, still recorded.
+        self.noise: frozenset[str] = frozenset()
         self._sink = sink
         self._rules = rules
         self._metrics = metrics
@@ -151,13 +156,17 @@ class ShadowEngine:
         mode: Mode,
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
+        captured: Any = None,
     ) -> Result | None:
         """Compare and record one call; the Result, or ``None`` if the engine itself failed.
 
-        Raises only :class:`DivergenceError`, and only with ``raise_on_divergence``.
+        ``captured`` is the rows the call started from (plain data), kept with an exemplar
+        so a reproduction can insert them. A divergence of a group judged noise is recorded
+        but returned (and counted) as ignored. Raises only :class:`DivergenceError`, and only
+        with ``raise_on_divergence``.
         """
         try:
-            result = self._observe(operation, primary, shadow, mode, inputs, timed_out)
+            result = self._observe(operation, primary, shadow, mode, inputs, timed_out, captured)
         except Exception as exc:
             self._raised("observe", exc)
             return None
@@ -173,20 +182,51 @@ class ShadowEngine:
         mode: Mode,
         inputs: Mapping[str, Any] | None,
         timed_out: bool,
+        captured: Any = None,
     ) -> Result:
         found = timeout_comparison() if timed_out else compare(primary, shadow, self._opts(op))
         health = self.health_of(found)
         comparison = found if health else self._apply_rules(op, found)
+        if self.calibration is not None and health is None:
+            self.calibration.add("ab", op.domain, op.name, comparison.diff_paths)
         result = Result(op.domain, op.name, mode, primary, shadow, comparison)
-        self._count(result, health is not None)
+        counted = self._unless_noise(result)
+        self._count(counted, health is not None)
         for listener in self._listeners:
-            self._notify(listener, result)
+            self._notify(listener, counted)
         if health is not None:
             self._unhealthy(op, health, result, inputs)
         elif result.mismatched:
-            self._record(result, inputs or {})
+            self._record(result, inputs or {}, captured)
         self._note_outage(result)
-        return result
+        return counted
+
+    def calibrate(
+        self, operation: OperationSpec, first: Observation, second: Observation, *, mode: Mode
+    ) -> Result | None:
+        """Compare an A/A pair (the primary's path twice) and count it apart, per field path.
+
+        Nothing of it is recorded, counted in the rollup or metrics, or seen by listeners.
+        """
+        try:
+            found = compare(first, second, self._opts(operation))
+            comparison = self._apply_rules(operation, found)
+            if self.calibration is not None:
+                self.calibration.add("aa", operation.domain, operation.name, comparison.diff_paths)
+            return Result(operation.domain, operation.name, mode, first, second, comparison)
+        except Exception as exc:
+            self._raised("calibrate", exc)
+            return None
+
+    def _unless_noise(self, result: Result) -> Result:
+        """``result``, or, if its group is judged noise, the same call counted as ignored."""
+        if not (self.noise and result.mismatched):
+            return result
+        if _signature_of(result) not in self.noise:
+            return result
+        ignored = Comparison((), ignored=True)
+        return Result(result.domain, result.operation, result.mode, result.primary,
+                      result.shadow, ignored)  # fmt: skip
 
     @staticmethod
     def health_of(found: Comparison) -> str | None:
@@ -281,13 +321,15 @@ class ShadowEngine:
         except Exception as exc:
             self._raised("listener", exc)
 
-    def _record(self, result: Result, inputs: Mapping[str, Any]) -> None:
+    def _record(self, result: Result, inputs: Mapping[str, Any], captured: Any = None) -> None:
         try:
-            self._sink.record(self.divergence(result, inputs))
+            self._sink.record(self.divergence(result, inputs, captured))
         except Exception as exc:
             self._raised("record", exc)
 
-    def divergence(self, result: Result, inputs: Mapping[str, Any]) -> Divergence:
+    def divergence(
+        self, result: Result, inputs: Mapping[str, Any], captured: Any = None
+    ) -> Divergence:
         """The record of ``result`` for the store (plain data; redaction is the store's job)."""
         kind = result.kind or ""
         paths = normalise_paths(result.diff_paths)
@@ -312,7 +354,13 @@ class ShadowEngine:
             service=self.config.service,
             code_version=self.config.code_version,
             infrastructure=self.caused_by_infrastructure(result),
+            captured=captured,
         )
+
+
+def _signature_of(result: Result) -> str:
+    paths = normalise_paths(result.diff_paths)
+    return signature(result.domain, result.operation, result.kind or "", paths)
 
 
 def _narrowed(m: Mismatch, paths: tuple[str, ...]) -> Mismatch:

@@ -39,6 +39,9 @@ class Divergence:
     # One side failed for an infrastructure reason (the database, the network, a timeout):
     # recorded and counted like any other, but logged as part of the outage, not on its own.
     infrastructure: bool = False
+    # The rows the call started from (``[{kind, key, groups: [{table, primary_key, where,
+    # rows}]}]``), for a reproduction; redacted by the store with deterministic placeholders.
+    captured: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,10 @@ class DivergenceGroup:
     status_reason: str = ""
     status_by: str | None = None
     status_at: datetime | None = None
+    noise_evidence: Any = None
+    noise_overruled: bool = False
+    fixed_version: str | None = None
+    recurred_version: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +83,7 @@ class Exemplar:
     shadow_duration_ms: float | None
     code_version: str
     created_at: datetime
+    captured: Any = None
 
 
 @dataclass(frozen=True, slots=True)

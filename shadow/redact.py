@@ -10,7 +10,7 @@ import re
 from collections.abc import Collection, Mapping
 from typing import Any, Final
 
-__all__ = ["DEFAULT_REDACTED", "REDACTED", "redact", "redact_diff"]
+__all__ = ["DEFAULT_REDACTED", "REDACTED", "redact", "redact_diff", "redact_rows"]
 
 REDACTED: Final = "[redacted]"
 DEFAULT_REDACTED: Final = frozenset({"email", "password_hash"})
@@ -43,3 +43,27 @@ def _hidden(sides: Any) -> Any:
     if isinstance(sides, Mapping):
         return dict.fromkeys(sides, REDACTED)
     return REDACTED
+
+
+def redact_rows(captured: Any, fields: Collection[str] = DEFAULT_REDACTED) -> Any:
+    """Captured rows with each redacted column replaced by a deterministic placeholder.
+
+    A reproduction inserts these rows, so a placeholder must be a valid, distinct value:
+    ``redacted-<column>-<table>-<row>`` (the same for the same exemplar, unique per row).
+    """
+    if not captured:
+        return captured
+    return [
+        {**entity, "groups": [_placeholders(g, fields) for g in entity["groups"]]}
+        for entity in captured
+    ]
+
+
+def _placeholders(group: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    table = group["table"]
+    rows = [
+        {k: f"redacted-{k}-{table}-{i}" if k in fields and v is not None else v
+         for k, v in row.items()}
+        for i, row in enumerate(group["rows"])
+    ]  # fmt: skip
+    return {**group, "rows": rows}

@@ -28,8 +28,16 @@ RETURNING signature, count, status, (xmax = 0) AS inserted,
 INSERT_EXEMPLAR: Final = """
 INSERT INTO divergence_exemplars
     (signature, inputs, primary_path, primary_result, shadow_result, diff, service, mode,
-     primary_duration_ms, shadow_duration_ms, code_version, created_at)
-VALUES ($1, $2::jsonb, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12)
+     primary_duration_ms, shadow_duration_ms, code_version, created_at, captured)
+VALUES ($1, $2::jsonb, $3, $4::jsonb, $5::jsonb, $6::jsonb, $7, $8, $9, $10, $11, $12,
+        $13::jsonb)
+"""
+
+#: Before the upsert reopens a fixed group: the code version it recurred in.
+NOTE_RECURRENCE: Final = """
+UPDATE divergence_groups g SET recurred_version = v.code_version
+FROM unnest($1::text[], $2::text[]) AS v(signature, code_version)
+WHERE g.signature = v.signature AND g.status = 'fixed'
 """
 
 PRUNE_EXEMPLARS: Final = """

@@ -44,7 +44,7 @@ from shadow.metrics import ShadowMetrics
 from shadow.normalise import canonical_json
 from shadow.pool import LazyPool
 from shadow.records import Divergence
-from shadow.redact import DEFAULT_REDACTED, redact, redact_diff
+from shadow.redact import DEFAULT_REDACTED, redact, redact_diff, redact_rows
 from shadow.rollup import PATHS, MinuteRollup, RollupCell, minute_start
 
 __all__ = ["DivergenceStore", "FlushTimeout", "StoreConfig"]
@@ -192,6 +192,9 @@ class DivergenceStore:
     ) -> dict[str, Any]:
         redacted = [self._redacted(d) for d in batch]
         async with self._pool.connection() as conn, conn.transaction():
+            if batch:
+                versions = {d.signature: d.code_version for d in batch}
+                await conn.execute(sql.NOTE_RECURRENCE, list(versions), list(versions.values()))
             groups = await _upsert_groups(conn, batch) if batch else []
             await _insert_exemplars(conn, _newest(redacted, self.config.exemplars_per_group))
             if batch:
@@ -211,6 +214,7 @@ class DivergenceStore:
             "primary_result": redact(d.primary_result, fields),
             "shadow_result": redact(d.shadow_result, fields),
             "diff": redact_diff(d.diff, fields),
+            "captured": redact_rows(d.captured, fields),
         }
 
     def _log(self, batch: Sequence[Divergence], written: dict[str, Any]) -> None:
@@ -325,6 +329,7 @@ def _exemplar_args(item: dict[str, Any]) -> tuple[Any, ...]:
         d.shadow_duration_ms,
         d.code_version,
         d.at,
+        None if item["captured"] is None else canonical_json(item["captured"]),
     )
 
 

@@ -18,6 +18,7 @@ from app.service import (
     game_players,
     game_world,
     health,
+    ops_calibration,
     ops_divergences,
     ops_flags,
     ops_services,
@@ -55,6 +56,7 @@ def create_app(system: System | None = None, settings: Settings | None = None) -
     app.state.service = state
     app.middleware("http")(state.metrics.middleware)
     install_error_handlers(app)
+    app.include_router(ops_calibration.router)  # before /api/divergences/{signature}
     for module in (game_players, game_legacy, game_world, ops_flags, ops_divergences, health):
         app.include_router(module.router)
     app.include_router(readiness.router)

@@ -22,7 +22,7 @@ from app.service.state import ServiceState, State
 __all__ = ["router"]
 
 router = APIRouter(prefix="/api/divergences", tags=["ops: divergences"])
-Status = Annotated[str | None, Query(pattern="^(open|ignored|fixed)$")]
+Status = Annotated[str | None, Query(pattern="^(open|ignored|fixed|noise)$")]
 
 
 @router.get("")
@@ -63,8 +63,9 @@ async def reopen(state: State, signature: str, body: StatusRequest, actor: Actor
 
 @router.post("/{signature}/fixed")
 async def fixed(state: State, signature: str, body: StatusRequest, actor: Actor) -> dict[str, Any]:
-    """Mark a group fixed; it reopens if the divergence comes back."""
-    return await change(state, "fixed", signature, actor, reason=body.reason)
+    """Mark a group fixed in the running code version; it reopens if the divergence comes back."""
+    version = state.require_system().settings.code_version
+    return await change(state, "fixed", signature, actor, reason=body.reason, version=version)
 
 
 async def change(

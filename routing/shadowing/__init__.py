@@ -8,12 +8,14 @@
 - ``plans`` / ``rows``: what a write captures and restores, and its SQL;
 - ``judge``: the engine Protocol and the comparison step; ``config``: limits and skip reasons;
 - ``checks``: what installing the runner checks of the write declarations.
+- ``calibration``: the A/A runs, the primary's own path again on a sampled share of calls.
 
 The design is described in ``docs/shadowing.md``.
 """
 
 from __future__ import annotations
 
+from routing.shadowing.calibration import CalibrationConfig
 from routing.shadowing.checks import DeclarationError
 from routing.shadowing.config import DEFAULTS, RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Engine
@@ -24,6 +26,7 @@ from routing.shadowing.sides import Outcome
 
 __all__ = [
     "DEFAULTS",
+    "CalibrationConfig",
     "DeclarationError",
     "Engine",
     "Entity",

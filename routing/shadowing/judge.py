@@ -20,7 +20,7 @@ from flags.model import Mode
 from observability import Outage, is_infrastructure, report_error
 from routing.registry import Operation
 from routing.shadowing.config import ShadowMode, Skip
-from routing.shadowing.rows import effects
+from routing.shadowing.rows import effects, plain_captured
 from routing.shadowing.sides import Outcome
 from shadow.engine import DivergenceError
 from shadow.normalise import normalise
@@ -47,6 +47,7 @@ class Engine(Protocol):
         mode: Mode,
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
+        captured: Any = None,
     ) -> Any: ...
 
 
@@ -150,6 +151,7 @@ class Judge:
             mode=mode,
             inputs=inputs,
             timed_out=timed_out or shadow.timed_out,
+            captured=plain_captured(primary.pre),
         )
         if self.raise_on_divergence and result is not None and result.mismatched:
             raise DivergenceError(result)

@@ -22,6 +22,7 @@ from routing.dispatch import Route
 from routing.registry import Operation
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
+from routing.shadowing.calibration import Calibration
 from routing.shadowing.config import ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_READ, ReadPlan
@@ -53,11 +54,13 @@ class Reads:
         admission: Admission,
         judge: Judge,
         background: Background,
+        calibration: Calibration | None = None,
     ) -> None:
         self._plans = plans
         self._admission = admission
         self._judge = judge
         self._background = background
+        self._calibration = calibration
 
     async def serve(
         self,
@@ -112,6 +115,25 @@ class Reads:
         shadow = self._start_shadow(route, args, mode, unraced)
         shadow = self._with_shadow_arguments(op, shadow, args[0])
         await self._judge.compare(op, mode, primary, shadow, started, inputs)
+        await self._calibrate(route, mode, primary, inputs, unraced)
+
+    async def _calibrate(
+        self,
+        route: Route,
+        mode: ShadowMode,
+        primary: Outcome,
+        inputs: Mapping[str, Any],
+        unraced: Unraced | None,
+    ) -> None:
+        """On a sampled call, after its comparison: the A/A run of the primary's path."""
+        calibration = self._calibration
+        if calibration is None or not calibration.sampled(route.operation):
+            return
+        args = calibration.arguments(route.operation, inputs)
+        await calibration.run(
+            route.operation, mode, primary,
+            lambda swapped: self._start_shadow(route, args, swapped, unraced),
+        )  # fmt: skip
 
     def _unraced(
         self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool

@@ -37,9 +37,11 @@ __all__ = [
     "capture_params",
     "capture_sql",
     "effects",
+    "from_plain",
     "literal",
     "lock_timeout_script",
     "parse_capture",
+    "plain_captured",
     "restore_script",
 ]
 
@@ -173,3 +175,34 @@ def effects(captured: Captured, ignore: frozenset[str] = frozenset()) -> dict[st
                 {k: v for k, v in row.items() if k not in dropped} for row in rows
             ]
     return out
+
+
+def plain_captured(captured: Captured | None) -> list[dict[str, Any]] | None:
+    """The captured rows as plain data, for an exemplar a reproduction inserts again.
+
+    ``[{kind, key, groups: [{table, primary_key, where, volatile, rows}]}]``: everything
+    :func:`restore_script` needs, with no routing class in it.
+    """
+    if not captured:
+        return None
+    return [
+        {"kind": entity.kind, "key": key, "groups": [
+            {"table": g.table, "primary_key": list(g.primary_key), "where": g.where,
+             "volatile": sorted(g.volatile), "rows": rows}
+            for g, rows in zip(entity.groups, groups, strict=True)
+        ]}
+        for entity, key, groups in captured
+    ]  # fmt: skip
+
+
+def from_plain(plain: Sequence[Mapping[str, Any]]) -> Captured:
+    """:func:`plain_captured`'s data back as captured rows (what a reproduction restores)."""
+    captured = []
+    for entity in plain:
+        groups = tuple(
+            RowGroup(g["table"], tuple(g["primary_key"]), g["where"], frozenset(g["volatile"]))
+            for g in entity["groups"]
+        )
+        rows = tuple(g["rows"] for g in entity["groups"])
+        captured.append((Entity(entity["kind"], groups), entity["key"], rows))
+    return tuple(captured)

@@ -20,6 +20,7 @@ from routing.registry import OperationRegistry
 from routing.router import PersistenceRouter, paths_of
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
+from routing.shadowing.calibration import Calibration, CalibrationConfig
 from routing.shadowing.checks import check_database, check_paths
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import CoverageSink, Engine, Judge
@@ -47,6 +48,7 @@ class ShadowRunner:
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
         coverage: CoverageSink | None = None,
+        calibration: CalibrationConfig | None = None,
     ) -> None:
         self.config = config or RunnerConfig()
         declared = writes or ShadowWrites()
@@ -57,6 +59,7 @@ class ShadowRunner:
         if coverage is not None:
             coverage.know(((op.domain, op.name) for op in registry), [s.value for s in Skip])
         self._background = Background(loop_thread, self.config.raise_on_divergence)
+        self.calibration = Calibration(calibration or CalibrationConfig(percent=0), self._judge)
         admission = Admission(self.config.max_shadows)
         self._declared = (registry, legacy, async_, declared)
         self._plans = compile_plans(registry, legacy, async_, declared)
@@ -65,6 +68,7 @@ class ShadowRunner:
             admission,
             self._judge,
             self._background,
+            self.calibration,
         )
         self._writes = Writes(
             self._plans,
@@ -73,6 +77,7 @@ class ShadowRunner:
             self._judge,
             self._background,
             self.config,
+            self.calibration,
         )
 
     @classmethod
@@ -83,6 +88,7 @@ class ShadowRunner:
         writes: ShadowWrites | None = None,
         config: RunnerConfig | None = None,
         coverage: CoverageSink | None = None,
+        calibration: CalibrationConfig | None = None,
     ) -> ShadowRunner:
         """A runner over the paths, registry and background loop of ``router``."""
         paths = paths_of(router)
@@ -95,6 +101,7 @@ class ShadowRunner:
             writes=writes,
             config=config,
             coverage=coverage,
+            calibration=calibration,
         )
 
     async def check(self, conn: Any) -> None:

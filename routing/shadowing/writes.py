@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import time
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
+from routing.shadowing.calibration import Calibration
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_PLAN, WritePlan
@@ -34,6 +36,7 @@ from routing.shadowing.sides import (
     in_pool,
     in_thread,
     private_arguments,
+    settled,
     shadow_arguments,
 )
 from routing.shadowing.transactions import (
@@ -85,6 +88,7 @@ class Writes:
         judge: Judge,
         background: Background,
         config: RunnerConfig,
+        calibration: Calibration | None = None,
     ) -> None:
         self._plans = plans
         self._paths = paths
@@ -92,6 +96,7 @@ class Writes:
         self._judge = judge
         self._background = background
         self._config = config
+        self._calibration = calibration
 
     async def serve(
         self,
@@ -191,6 +196,23 @@ class Writes:
         shadow.add_done_callback(self._admission.slots.give_back)
         op = call.route.operation
         await self._judge.compare(op, mode, primary, shadow, started, call.inputs)
+        await self._calibrate(call, primary, mode)
+
+    async def _calibrate(self, call: WriteCall, primary: Outcome, mode: ShadowMode) -> None:
+        """On a sampled call, the A/A run: the primary's path again, rolled back."""
+        calibration, op = self._calibration, call.route.operation
+        if calibration is None or not calibration.sampled(op):
+            return
+        second = dataclasses.replace(call, shadow_args=calibration.arguments(op, call.inputs))
+
+        def start(swapped: ShadowMode) -> asyncio.Future[Outcome]:
+            if not self._admission.slots.take():
+                return settled(asyncio.get_running_loop(), Outcome(skipped=Skip.SATURATED))
+            shadow = self._start_shadow(second, primary, swapped)
+            shadow.add_done_callback(self._admission.slots.give_back)
+            return shadow
+
+        await calibration.run(op, mode, primary, start)
 
     def _start_shadow(
         self, call: WriteCall, primary: Outcome, mode: ShadowMode

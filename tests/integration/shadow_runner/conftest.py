@@ -23,7 +23,10 @@ from persistence.seed import SeedSummary
 from routing import PersistenceRouter
 from routing.shadowing import RunnerConfig, ShadowRunner
 
-SHADOW_TABLES = "divergence_exemplars, divergence_groups, shadow_ignore_rules, shadow_rollup_minute"
+SHADOW_TABLES = (
+    "divergence_exemplars, divergence_groups, shadow_ignore_rules, shadow_rollup_minute,"
+    " shadow_calibration"
+)
 
 
 @pytest.fixture(scope="package")

@@ -20,6 +20,7 @@ import pytest
 from app.bootstrap import System
 from persistence.events import HPChanged, XPGained
 from persistence.seed import SeedSummary
+from routing.shadowing import CalibrationConfig
 from tests.integration.shadow_runner.conftest import set_mode
 
 pytestmark = [pytest.mark.integration, pytest.mark.busy_cpu]
@@ -172,3 +173,40 @@ class TestConcurrentMix:
         # shadows cancelled by their primaries hand back no connection inside a transaction
         reported = [r.getMessage() for r in caplog.records if r.name == "asyncio"]
         assert [m for m in reported if "active transaction" in m] == [], reported
+
+
+class TestConcurrentMixCalibrated:
+    """The hot mix with A/A calibration at 100%: every write still lands once, events once.
+
+    Every shadowed call's primary path also runs again as a rolled-back shadow, so the
+    shadows' load doubles: on a busy machine a shadow can then overrun its time and be
+    recorded as a ``shadow_timeout``, which is the only kind of group allowed here. A/A runs
+    are never recorded as divergences.
+    """
+
+    @pytest.mark.parametrize("mode", ["shadow", "live"])
+    async def test_writes_and_events_once(
+        self, system: System, world: SeedSummary, database_url: str, mode: Any
+    ) -> None:
+        system.shadow_runner.calibration.config = CalibrationConfig(100.0)
+        ids = list(world.player_ids[:PLAYERS])
+        await roomy(database_url, ids)
+        players = [await system.router.get_player_by_id(pid) for pid in ids]
+        before = await stored(database_url, ids)
+        events: Counter[tuple[str, Any]] = Counter()
+        system.events.subscribe(HPChanged, lambda e: events.update([("damage", e.player_id)]))
+        system.events.subscribe(XPGained, lambda e: events.update([("xp", e.player_id)]))
+        await set_mode(system, mode)
+        workload = Workload(system, players, await containers_of(database_url))
+
+        await workload.run(CALLS, IN_FLIGHT)
+        await system.shadow_runner.drain()
+        await system.divergences.flush()
+
+        after = await stored(database_url, ids)
+        for pid in ids:
+            hp, xp = before[pid]
+            assert after[pid] == (hp - workload.done["damage", pid], xp + workload.done["xp", pid])
+        assert events == workload.done
+        assert system.shadow_runner.calibration.calibrated > 0
+        assert {g.kind for g in await system.divergences.groups()} <= {"shadow_timeout"}

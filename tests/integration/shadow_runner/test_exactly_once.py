@@ -16,9 +16,10 @@ import asyncpg
 import pytest
 
 from app.bootstrap import System
+from app.settings import Settings
 from persistence.events import HPChanged, PlayerLeveledUp, StatChanged, XPGained
 from persistence.seed import SeedSummary
-from tests.integration.shadow_runner.conftest import set_mode
+from tests.integration.shadow_runner.conftest import set_mode, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -94,6 +95,11 @@ async def container_writes(system: System, room: str, prototype: str, tag: str) 
     return container.container_id
 
 
+@pytest.fixture(params=[0.0, 100.0], ids=["uncalibrated", "calibrated"])
+def settings(database_url: str, request: pytest.FixtureRequest) -> Settings:
+    return settings_for(database_url, calibration_percent=request.param)
+
+
 class TestExactlyOnce:
     """The same writes, in legacy, shadow and live mode, leave the same rows and events."""
 
@@ -124,3 +130,5 @@ class TestExactlyOnce:
         assert other_items == [legacy_items, legacy_items]
         await system.divergences.flush()
         assert await system.divergences.groups() == []
+        calibrated = system.shadow_runner.calibration.calibrated
+        assert calibrated > 0 if system.settings.calibration_percent else calibrated == 0

@@ -137,7 +137,7 @@ class Engine:
 
     def observe(
         self, operation: Any, primary: Any, shadow: Any, *, mode: str, inputs: Any = None,
-        timed_out: bool = False,
+        timed_out: bool = False, captured: Any = None,
     ) -> Any:  # fmt: skip
         self.seen.append(SimpleNamespace(primary=primary, shadow=shadow, timed_out=timed_out))
         return SimpleNamespace(

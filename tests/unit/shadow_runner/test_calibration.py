@@ -1,0 +1,88 @@
+"""Which calls are calibrated: the share per domain, and reads that update their argument."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from app.settings import Settings, parse_calibration_domains
+from routing.registry import Operation
+from routing.shadowing.calibration import Calibration, CalibrationConfig, swapped
+from routing.shadowing.judge import Judge
+
+pytestmark = pytest.mark.unit
+
+
+class CountingEngine:
+    """An engine with ``calibrate``: records the A/A pairs it is shown."""
+
+    def __init__(self) -> None:
+        self.pairs: list[Any] = []
+
+    def observe(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def calibrate(self, operation: Any, first: Any, second: Any, *, mode: str) -> None:
+        self.pairs.append((operation.name, first.path, second.path, mode))
+
+
+def calibration(percent: float, draw: float, **domains: float) -> Calibration:
+    judge = Judge(CountingEngine(), 1.0)
+    return Calibration(CalibrationConfig(percent, domains), judge, draw=lambda: draw)
+
+
+READ = Operation("player", "get_player_by_id", "read", "player_id")
+MUTATING_READ = Operation(
+    "player", "validate_and_fix_player_room", "read", None, mutates_arguments=True
+)
+WRITE = Operation("health", "damage_player", "write", None, mutates_arguments=True)
+
+
+class TestSampling:
+    """A call is calibrated when the draw falls under its domain's percent."""
+
+    def test_percent_and_domain_override(self) -> None:
+        assert calibration(1.0, 0.005).sampled(READ)
+        assert not calibration(1.0, 0.02).sampled(READ)
+        assert calibration(1.0, 0.02, player=5.0).sampled(READ)
+        assert not calibration(100.0, 0.0, health=0.0).sampled(WRITE)
+
+    def test_reads_that_update_their_argument_are_not_calibrated(self) -> None:
+        assert not calibration(100.0, 0.0).sampled(MUTATING_READ)
+        assert calibration(100.0, 0.0).sampled(WRITE)
+
+    def test_an_engine_without_calibrate_calibrates_nothing(self) -> None:
+        judge = Judge(SimpleNamespace(observe=lambda *a, **k: None), 1.0)  # type: ignore[arg-type]
+        assert not Calibration(CalibrationConfig(100.0), judge).sampled(READ)
+
+    def test_the_second_run_is_the_primary_path(self) -> None:
+        assert swapped("shadow") == "live" and swapped("live") == "shadow"
+
+    def test_the_second_run_gets_its_own_copy_of_mutated_arguments(self) -> None:
+        player = {"hp": 10}
+        inputs = {"args": (player, 3), "kwargs": {}}
+        args, _ = Calibration.arguments(WRITE, inputs)
+        assert args[0] == player and args[0] is not player
+        assert Calibration.arguments(READ, inputs)[0] is inputs["args"]
+
+
+class TestSettings:
+    """DUALPATH_CALIBRATION_PERCENT and DUALPATH_CALIBRATION_DOMAINS, and bad input."""
+
+    def test_parse(self) -> None:
+        assert parse_calibration_domains("player=5, health=0") == {"player": 5.0, "health": 0.0}
+        assert parse_calibration_domains("") == {}
+
+    @pytest.mark.parametrize("text", ["player", "player=x", "player=101", "=5", "a=-1"])
+    def test_bad_domains_are_refused(self, text: str) -> None:
+        with pytest.raises(ValueError, match="is not domain=percent"):
+            parse_calibration_domains(text)
+        with pytest.raises(ValueError):
+            Settings(DATABASE_URL="postgresql://x@h/d", calibration_domains=text)
+
+    def test_percent_bounds(self) -> None:
+        assert Settings(DATABASE_URL="postgresql://x@h/d").calibration_percent == 1.0
+        with pytest.raises(ValueError):
+            Settings(DATABASE_URL="postgresql://x@h/d", calibration_percent=101)
