@@ -136,7 +136,8 @@ async def open_system(
         )
         stack.push_async_callback(router.close)
         runner = make_shadow_runner(settings, router, shadow)
-        stack.push_async_callback(runner.drain)
+        shadow.metrics.start_at_zero((op.domain, op.name) for op in router.registry)
+        stack.push_async_callback(runner.stop)
         guard = make_guard(settings, flags, shadow, url) if settings.guard_enabled else None
         chain = compose_dispatch(router, runner, guard, attribution)
         chain.install(router)

@@ -17,6 +17,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # a crash must not print the database password
 )
+
+
+@app.callback()
+def _logging() -> None:
+    # Every command logs to stderr (DUALPATH_LOG_FORMAT, DUALPATH_LOG_LEVEL): stdout is its answer.
+    from app.logs import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as exc:
+        fail(str(exc))
+
+
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -66,10 +79,7 @@ def seed(
 
 def main() -> None:
     """Entry point of the ``dualpath`` console script."""
-    from app.logs import configure_logging
-
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    configure_logging("console")  # `serve` and the --json commands reconfigure theirs
     try:
         app()
     except KeyboardInterrupt:

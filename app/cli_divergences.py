@@ -15,7 +15,6 @@ import asyncio
 import getpass
 import json
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -58,11 +57,25 @@ def list_groups(
         return
     if not rows:
         typer.echo("no divergence groups")
-    for row in rows:
-        typer.echo(
-            f"{row['signature']}  {row['status']:<7} {row['count']:>6}  "
-            f"{row['domain']}.{row['operation']}  {row['kind']}  {', '.join(row['diff_paths'])}"
-        )
+        return
+    _print_groups(rows)
+
+
+def _print_groups(rows: list[dict[str, Any]]) -> None:
+    """The groups as a table; at 80 columns the signature and domain.operation stay whole."""
+    from app.cli_tables import Column, print_table
+
+    columns = (
+        Column("signature", whole=True), Column("operation", whole=True),
+        Column("count", 1, justify="right"), Column("status", 2, whole=True),
+        Column("kind", 3), Column("diff paths", 4),
+    )  # fmt: skip
+    cells = [
+        [r["signature"], f"{r['domain']}.{r['operation']}", str(r["count"]), r["status"], r["kind"],
+         ", ".join(r["diff_paths"])]
+        for r in rows
+    ]  # fmt: skip
+    print_table(columns, cells)
 
 
 def show(signature: str = SIGNATURE, as_json: bool = JSON) -> None:
@@ -118,6 +131,7 @@ def reopen(
     """
     _check_signature(signature)
     who = _actor(actor)
+    _check_text(reason)
     _print_decision(_run(lambda d: d.reopen(signature, actor=who, reason=reason)), as_json)
 
 
@@ -133,6 +147,7 @@ def fixed(
     """
     _check_signature(signature)
     who = _actor(actor)
+    _check_text(reason)
     _print_decision(_run(lambda d: d.mark_fixed(signature, actor=who, reason=reason)), as_json)
 
 
@@ -180,6 +195,17 @@ def _check_signature(signature: str) -> None:
 def _check_reason(reason: str) -> None:
     if not reason.strip():
         fail("--reason must say why")
+    _check_text(reason)
+
+
+def _check_text(reason: str) -> None:
+    """The API's rule for free text: bounded, no control character, no unpaired surrogate."""
+    from flags.validation import check_printable
+
+    try:
+        check_printable(reason, "--reason")
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _actor(actor: str | None) -> str:
@@ -227,7 +253,7 @@ def _logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
     from app.logs import configure_logging
 
-    configure_logging("console", stream=sys.stderr)
+    configure_logging()
 
 
 def _record(record: Any) -> dict[str, Any]:

@@ -78,6 +78,7 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
+                log_config=None,  # uvicorn's loggers go through dualpath's handler, to stderr
             )
         )
         traffic = asyncio.create_task(_background_traffic(system, concurrency))

@@ -24,6 +24,7 @@ from app.service.game_models import (
     StatChange,
     StatValue,
 )
+from app.service.problems import problems
 from app.service.state import ServiceState, State
 from persistence.models import Player, Stats
 
@@ -66,7 +67,7 @@ async def get_player(state: State, player_id: UUID) -> Player:
     return await load_player(state, player_id)
 
 
-@router.post("/players", response_model=PlayerBody, status_code=201)
+@router.post("/players", response_model=PlayerBody, status_code=201, responses=problems(409))
 async def create_player(state: State, body: NewPlayer) -> Player:
     """Create an account and its player in an existing room, with an existing profession."""
     await check_new_player(state, body)

@@ -24,6 +24,15 @@ MATCHERS = re.compile(r"\{[^}]*\}")
 GROUPINGS = re.compile(r"\b(?:by|without|on|ignoring)\s*\([^)]*\)")
 RANGES = re.compile(r"\[[^\]]*\]")
 NAMES = re.compile(r"(?<![\w:$.])([a-zA-Z_:][\w:]*)\b(?!\s*\()")
+# The shadow runner's coverage counters, which the dashboard charts before the runner exports
+# them; each is removed from here when it is exported (the test below then says so).
+PENDING = frozenset(
+    {
+        "dualpath_shadow_calls_total",
+        "dualpath_shadow_skipped_total",
+        "dualpath_shadow_health_errors_total",
+    }
+)
 
 
 def expressions(node: Any) -> Iterator[str]:
@@ -78,7 +87,9 @@ class TestGrafanaDashboard:
         exprs = list(expressions(dashboard))
         used = set().union(*(metric_names(e) for e in exprs))
         assert len(exprs) >= 10 and len(used) >= 8
-        assert used <= live, f"not exported: {sorted(used - live)}"
+        assert used - PENDING <= live, f"not exported: {sorted(used - PENDING - live)}"
+        assert not PENDING & live, f"exported now, remove from PENDING: {sorted(PENDING & live)}"
+        assert PENDING <= used
 
     def test_covers_what_on_call_needs(self) -> None:
         text = GRAFANA_DASHBOARD.read_text()
