@@ -8,7 +8,8 @@ A 422 adds ``errors``, one per refused field, each naming it (``loc`` as FastAPI
 ``["body", "reason"]``, ``["query", "limit"]``) with a message and an error type.
 
 The OpenAPI document declares, for each operation, what it can answer besides its success:
-422 when it takes parameters or a body (FastAPI's own rule), 404 when its path names
+400 when it takes a body (one that is not JSON), 422 when it takes parameters or a body
+(FastAPI's own rule), 404 when its path names
 something, 401 and 403 when it needs the ops token (its ``security``), 503 as every route
 reads the database or the flags, and whatever the route adds itself
 (``responses=problems(409)``).
@@ -164,6 +165,8 @@ def _statuses(operation: dict[str, Any]) -> list[int]:
     statuses = [503]  # every documented route reads the database or the flags
     if any(p.get("in") == "path" for p in parameters):
         statuses.append(404)
+    if "requestBody" in operation:  # a body that is not JSON at all
+        statuses.append(400)
     if "422" in responses:  # FastAPI's rule: the operation takes parameters or a body
         statuses.append(422)
     if operation.get("security"):

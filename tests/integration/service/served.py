@@ -86,7 +86,7 @@ def wait_healthy(served: Serving, deadline_s: float = 90) -> None:
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
         if served.process.poll() is not None:
-            out, err = served.process.communicate()
+            _out, err = served.process.communicate()
             raise AssertionError(f"dualpath serve exited {served.process.returncode}: {err}")
         try:
             if httpx.get(f"{served.url}/healthz", timeout=2).status_code == 200:
