@@ -118,6 +118,7 @@ async def open_system(
     url = resolve_database_url(settings)
     events = events or EventBus()
     async with AsyncExitStack() as stack:
+        stack.callback(_log_closed)  # last: after every part below has closed
         if legacy is None:
             legacy = _own_legacy(stack, settings, url, events)
         if async_layer is None:
@@ -149,6 +150,10 @@ async def open_system(
             settings, url, router, router.sync, flags, events, legacy, async_layer, shadow,
             shadow.divergences, runner, chain, attribution, guard,
         )  # fmt: skip
+
+
+def _log_closed() -> None:
+    structlog.get_logger().info("system.closed")
 
 
 def _own_legacy(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from typing import Any
+import signal
+from typing import Any, NoReturn
 
 import typer
 from pydantic import SecretStr
@@ -37,6 +38,11 @@ def run(
     little as no service, so the migration map has rows. It prints the dashboard URL and
     the ops token it generated (a DUALPATH_OPS_TOKEN is not echoed).
 
+    SIGTERM and SIGINT (Ctrl-C) stop it cleanly: the service stops taking requests, the
+    traffic stops, the comparisons still running finish or are cancelled (their
+    transactions rolled back), the divergences queued are written, the pools are closed,
+    and the embedded PostgreSQL it started is stopped (its data is kept).
+
     Example: dualpath run --players 500 --port 8080
     """
     from app.cli_service import settings_or_exit
@@ -45,7 +51,8 @@ def run(
     from persistence.seed import SeedRefused, seed_world
 
     settings = settings_or_exit()
-    url = resolve_database_url(settings)
+    signal.signal(signal.SIGTERM, _interrupted)  # until the loop runs: stop like Ctrl-C
+    url = resolve_database_url(settings, stop_at_exit=True)
     upgrade(url)
     with contextlib.suppress(SeedRefused):
         typer.echo(seed_world(url, players=players, seed=42).describe())
@@ -81,6 +88,7 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
                 log_config=None,  # uvicorn's loggers go through dualpath's handler, to stderr
             )
         )
+        stop_on_signals(server)
         traffic = asyncio.create_task(_background_traffic(system, concurrency))
         base = f"http://{settings.host}:{settings.port}"
         typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
@@ -92,6 +100,23 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
             traffic.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await traffic
+
+
+def _interrupted(_signum: int, _frame: object) -> NoReturn:
+    """SIGTERM before the service runs: unwind as Ctrl-C does (exit status 130)."""
+    raise KeyboardInterrupt
+
+
+def stop_on_signals(server: Any) -> None:
+    """SIGTERM and SIGINT ask ``server`` to exit; what it serves then closes in order.
+
+    uvicorn handles both while it serves, then passes each on to the handler it found:
+    this one, so that the signal never cancels the closing itself (asyncio's own SIGINT
+    handler would) nor kills the process before it is done (SIGTERM's default).
+    """
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, setattr, server, "should_exit", True)
 
 
 def _demo_services() -> list[str]:

@@ -85,15 +85,25 @@ def serve(
         fail(str(exc).replace("log format", "--log-format").replace("log level", "--log-level"))
     settings = settings_or_exit()
     configure_logging(fmt, level)
-    app = create_app(settings=settings)
-    uvicorn.run(
-        app,
+    config = uvicorn.Config(
+        create_app(settings=settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level=level,
         log_config=None,  # uvicorn's loggers go through dualpath's handler, to stderr
         access_log=False,
     )
+    loop_factory = getattr(config, "get_loop_factory", lambda: None)()  # uvloop if installed
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(_serve_until_stopped(uvicorn.Server(config)))
+
+
+async def _serve_until_stopped(server: Any) -> None:
+    """Serve until SIGTERM or SIGINT; the app's lifespan then closes the system in order."""
+    from app.cli_run import stop_on_signals
+
+    stop_on_signals(server)
+    await server.serve()
 
 
 def traffic(

@@ -6,7 +6,8 @@ Two formats, both structlog's own renderers over the same fields (``timestamp``,
 readable lines. ``DUALPATH_LOG_FORMAT`` chooses; without it a terminal gets ``console`` and
 anything else (a file, a pipe, a container's log driver) gets ``json``. ``DUALPATH_LOG_LEVEL``
 drops what is below it (``info`` by default). The standard library's loggers (uvicorn,
-asyncpg, the Unleash SDK) go through the same handler and renderer, as structlog recommends.
+asyncpg, the Unleash SDK) and Python's warnings go through the same handler and renderer,
+as structlog recommends.
 
 Neither format renders local variables: an exception logged with ``exc_info`` by someone
 else's code is formatted by the standard library's traceback module (the JSON ``exception``
@@ -86,6 +87,7 @@ def configure_logging(
         root.removeHandler(old)  # a reconfiguration replaces ours, and only ours
     root.addHandler(handler)
     root.setLevel(numeric)
+    logging.captureWarnings(True)  # a library's warning is a log line too, not raw stderr
     structlog.configure(
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
@@ -95,10 +97,10 @@ def configure_logging(
     )
 
 
-class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler):
     """Writes to ``sys.stderr`` as it is when a line is written, not when configured."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> TextIO:
         """The current ``sys.stderr`` (a test runner may have swapped it since)."""
         return sys.stderr

@@ -17,6 +17,7 @@ reads the database or the flags, and whatever the route adds itself
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -65,7 +66,7 @@ def problem_response(
     status: int,
     detail: str,
     errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     extensions: dict[str, Any] | None = None,
 ) -> JSONResponse:
     """A problem details response with ``status`` and ``detail`` (and extension members)."""
