@@ -34,6 +34,7 @@ __all__ = [
     "Problem",
     "add_problems",
     "document_problems",
+    "field_error",
     "install_problem_handlers",
     "problem_response",
     "problems",
@@ -118,12 +119,24 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _invalid(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"loc": [str(p) if not isinstance(p, int) else p for p in e["loc"]], "msg": e["msg"],
+        {"loc": [p if isinstance(p, int) else str(p) for p in e["loc"]], "msg": e["msg"],
          "type": e["type"]}
         for e in exc.errors()
     ]  # fmt: skip
-    fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors)
-    return problem_response(422, f"invalid request: {fields}", errors=errors)
+    return problem_response(422, "invalid request: " + "; ".join(map(_said, errors)), errors)
+
+
+def _said(error: dict[str, Any]) -> str:
+    """``field.path: message``, the location's first part (body, query...) left out."""
+    where = ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0])
+    return f"{where}: {error['msg']}"
+
+
+def field_error(location: str, name: str, message: str) -> RequestValidationError:
+    """A 422 problem naming one field, for a check a route makes itself."""
+    return RequestValidationError(
+        [{"loc": (location, name), "msg": message, "type": "value_error"}]
+    )
 
 
 def document_problems(app: FastAPI) -> None:
