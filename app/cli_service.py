@@ -31,6 +31,7 @@ STATUS_COLUMNS = (
 )
 # What an 80-column terminal keeps: domain, mode and health whole, readiness wrapped.
 STATUS_PRIORITY = (0, 0, 4, 5, 2, 1, 3, 3, 0, 0)
+STATUS_MIN_WIDTH = (0, 0, 0, 0, 0, 0, 0, 0, 0, 30)
 
 SERVE_HELP = """Serve the game API, the ops API and the dashboard over HTTP.
 
@@ -335,8 +336,10 @@ def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_u
     from app.cli_tables import Column, print_table
 
     columns = [
-        Column(name, priority, whole=name in ("domain", "mode", "health"))
-        for name, priority in zip(STATUS_COLUMNS, STATUS_PRIORITY, strict=True)
+        Column(name, priority, whole=name in ("domain", "mode", "health"), min_width=width)
+        for name, priority, width in zip(
+            STATUS_COLUMNS, STATUS_PRIORITY, STATUS_MIN_WIDTH, strict=True
+        )
     ]
     rows = []
     for card in cards:
@@ -350,7 +353,7 @@ def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_u
     if not evidence:
         return
     title = "readiness evidence: each rule's n, estimate, CI and threshold"
-    kept_whole = ("domain", "outcome", "n")
+    kept_whole = ("domain", "rule", "outcome")
     evidence_columns = [
         Column(name, EVIDENCE_PRIORITY.get(name, 0), whole=name in kept_whole)
         for name in EVIDENCE_COLUMNS
@@ -358,7 +361,7 @@ def _print_status_tables(cards: list[Any], readiness: dict[str, Any], database_u
     print_table(evidence_columns, evidence, title=title, console=console)
 
 
-EVIDENCE_PRIORITY = {"threshold": 1}
+EVIDENCE_PRIORITY = {"estimate": 3, "threshold": 2, "CI": 1}
 
 
 def _print_status_json(cards: list[Any], readiness: dict[str, Any]) -> None:

@@ -24,12 +24,14 @@ WORD_CAP = 16  # a longer word may fold across lines
 
 @dataclass(frozen=True)
 class Column:
-    """One column: its header, its priority (0 is always kept), whether it is kept whole."""
+    """One column: its header, its priority (0 is always kept), whether it is kept whole, and
+    the narrowest it may be (a long text wrapped into a sliver is not readable)."""
 
     header: str
     priority: int = 0
     whole: bool = False
     justify: str = "left"
+    min_width: int = 0
 
 
 def print_table(
@@ -41,15 +43,17 @@ def print_table(
     """Print ``rows`` under ``columns``, dropping low-priority columns to fit the width."""
     console = console or Console()
     kept = fitting(columns, rows, console.width)
+    widths = _widths([columns[i] for i in kept], [[row[i] for i in kept] for row in rows],
+                     console.width)  # fmt: skip
     table = Table(title=title, title_justify="left")
-    for i in kept:
+    for i, width in zip(kept, widths, strict=True):
         column = columns[i]
         table.add_column(
             column.header,
             no_wrap=column.whole,
             overflow="fold",
             justify=column.justify,  # type: ignore[arg-type]
-            min_width=_narrowest(column, [row[i] for row in rows]) if column.whole else None,
+            width=width,
         )
     for row in rows:
         table.add_row(*(escape(row[i]) for i in kept))
@@ -75,6 +79,23 @@ def fitting(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int
     return kept
 
 
+def _widths(columns: Sequence[Column], rows: Sequence[Sequence[str]], width: int) -> list[int]:
+    """Each column's width: its narrowest, then what is left shared by the columns that wrap,
+    up to their longest cell, so that the table is no wider than ``width``."""
+    cells = [[row[i] for row in rows] for i in range(len(columns))]
+    widths = [_narrowest(c, cells[i]) for i, c in enumerate(columns)]
+    wanted = [max([len(c.header), *(len(x) for x in cells[i])]) for i, c in enumerate(columns)]
+    spare = width - _needed(list(range(len(columns))), widths)
+    while spare > 0:
+        growing = [i for i, w in enumerate(widths) if w < wanted[i]]
+        if not growing:
+            break
+        for i in growing[:spare]:
+            widths[i] += 1
+        spare -= min(spare, len(growing))
+    return widths
+
+
 def _needed(kept: list[int], narrowest: list[int]) -> int:
     return sum(narrowest[i] + CELL_EDGES for i in kept) + 1
 
@@ -84,4 +105,5 @@ def _narrowest(column: Column, cells: Sequence[str]) -> int:
     if column.whole:
         return max([len(column.header), *(len(c) for c in cells)])
     words = [min(len(w), WORD_CAP) for cell in cells for w in cell.split()]
-    return max([header, *words])
+    longest = max((len(c) for c in cells), default=0)
+    return max([header, *words, min(column.min_width, longest)])
