@@ -3,10 +3,10 @@
 ``python -m tests.prereqs run`` checks Python (3.11 or newer, able to make a virtualenv).
 ``python -m tests.prereqs test`` checks that too, then Node.js 20+ with npm (the tests run a
 real Unleash server), Chromium or Google Chrome (the browser tests) and the npm packages in
-``tests/node``, and Prometheus with promtool (the metrics tests scrape the service with a real
-Prometheus). With ``--install`` it first installs what it may without asking anyone: the
-npm packages (``npm ci``) and, only as root on a machine with apt-get, Debian's Chromium and
-Prometheus.
+``tests/node``, Prometheus with promtool (the metrics tests scrape the service with a real
+Prometheus) and jq. With ``--install`` it first installs what it may without asking anyone:
+the npm packages (``npm ci``) and, only as root on a machine with apt-get, Debian's Chromium,
+Prometheus and jq.
 Whatever is still missing is reported in one message, with how to install it on Debian and on
 macOS, and the exit status is 1: nothing has run yet.
 
@@ -212,23 +212,26 @@ def install_chromium() -> None:
 
 
 def check_prometheus(env: Mapping[str, str] = os.environ) -> Missing | None:
-    """Prometheus and promtool that start (``--version``)."""
-    what = "Prometheus and promtool, for the metrics tests (a real scrape of the service)"
-    debian = f"{_sudo()}apt-get install -y prometheus"
-    macos = "brew install prometheus"
-    for name in ("prometheus", "promtool"):
+    """Prometheus and promtool that start (``--version``), and jq."""
+    what = (
+        "Prometheus and promtool, for the metrics tests (a real scrape of the service), "
+        "and jq, which reads the --json output of the command line in its tests"
+    )
+    debian = f"{_sudo()}apt-get install -y prometheus jq"
+    macos = "brew install prometheus jq"
+    for name in ("prometheus", "promtool", "jq"):
         if _output([name, "--version"], env) is None:
             return Missing(what, f"{name} not found on PATH (or it does not run)", debian, macos)
     return None
 
 
 def install_prometheus() -> None:
-    """Debian's Prometheus (the server and promtool), by apt-get (as root only)."""
-    print("prereqs: apt-get install -y prometheus", flush=True)
+    """Debian's Prometheus (the server and promtool) and jq, by apt-get (as root only)."""
+    print("prereqs: apt-get install -y prometheus jq", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus", "jq"],
     ):
         if subprocess.run(command, env=env, check=False).returncode != 0:
             return
