@@ -75,6 +75,7 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
     import uvicorn
 
     from app.bootstrap import open_system
+    from app.cli_service import stop_on_signals
     from app.service import create_app
 
     async with open_system(settings) as system:
@@ -105,18 +106,6 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
 def _interrupted(_signum: int, _frame: object) -> NoReturn:
     """SIGTERM before the service runs: unwind as Ctrl-C does (exit status 130)."""
     raise KeyboardInterrupt
-
-
-def stop_on_signals(server: Any) -> None:
-    """SIGTERM and SIGINT ask ``server`` to exit; what it serves then closes in order.
-
-    uvicorn handles both while it serves, then passes each on to the handler it found:
-    this one, so that the signal never cancels the closing itself (asyncio's own SIGINT
-    handler would) nor kills the process before it is done (SIGTERM's default).
-    """
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, setattr, server, "should_exit", True)
 
 
 def _demo_services() -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import signal
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -101,10 +102,20 @@ def serve(
 
 async def _serve_until_stopped(server: Any) -> None:
     """Serve until SIGTERM or SIGINT; the app's lifespan then closes the system in order."""
-    from app.cli_run import stop_on_signals
-
     stop_on_signals(server)
     await server.serve()
+
+
+def stop_on_signals(server: Any) -> None:
+    """SIGTERM and SIGINT ask ``server`` to exit; what it serves then closes in order.
+
+    uvicorn handles both while it serves, then passes each on to the handler it found:
+    this one, so that the signal never cancels the closing itself (asyncio's own SIGINT
+    handler would) nor kills the process before it is done (SIGTERM's default).
+    """
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, setattr, server, "should_exit", True)
 
 
 def traffic(
