@@ -46,7 +46,7 @@ def replay_command(
     alpha: float | None = typer.Option(None, "--alpha", help="False-alarm chance per look."),
     failure_limit: int | None = typer.Option(None, "--failure-limit"),
     every_look: bool = typer.Option(False, "--all", help="Print every look, not only failing."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-judge the guard's recorded calls of one domain and print every decision.
 
@@ -107,6 +107,9 @@ def _run(settings: Settings, domain: str, seconds: float, limits: Any) -> list[A
 
 
 def _print(rows: list[Any], *, every_look: bool, as_json: bool) -> None:
+    if as_json:  # one document, for jq
+        typer.echo(json.dumps(_document(rows, every_look), indent=2))
+        return
     if not rows:
         typer.echo("no looks recorded for this domain in that time")
         return
@@ -116,13 +119,26 @@ def _print(rows: list[Any], *, every_look: bool, as_json: bool) -> None:
         acted += row.acted
         if not (every_look or row.acted or decision.failed):
             continue
-        typer.echo(json.dumps(_data(row)) if as_json else _line(row))
+        typer.echo(_line(row))
     live = sum(r.live.outcome in ("rollback", "dry_run") for r in rows)
     first, last = _when(rows[0].live.at), _when(rows[-1].live.at)
     typer.echo(
         f"{len(rows)} looks from {first} to {last}: replay rolls back {acted} time(s); "
         f"the live guard rolled back (or dry-ran) {live} time(s)"
     )
+
+
+def _document(rows: list[Any], every_look: bool) -> dict[str, Any]:
+    """What ``--json`` prints: the looks shown, and the counts of the summary line."""
+    shown = [r for r in rows if every_look or r.acted or r.decision.failed]
+    return {
+        "looks": len(rows),
+        "first": _when(rows[0].live.at) if rows else None,
+        "last": _when(rows[-1].live.at) if rows else None,
+        "replay_rollbacks": sum(r.acted for r in rows),
+        "live_rollbacks": sum(r.live.outcome in ("rollback", "dry_run") for r in rows),
+        "shown": [_data(r) for r in shown],
+    }
 
 
 def _when(at: float) -> str:
