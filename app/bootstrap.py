@@ -165,6 +165,7 @@ async def open_system(
     url = resolve_database_url(settings)
     events = events or EventBus()
     async with AsyncExitStack() as stack:
+        stack.callback(_log_closed)  # last: after every part below has closed
         if legacy is None:
             legacy = _own_legacy(stack, settings, url, events)
         if async_layer is None:
@@ -183,7 +184,8 @@ async def open_system(
         )
         stack.push_async_callback(router.close)
         runner = make_shadow_runner(settings, router, shadow, declared.shadow_writes())
-        stack.push_async_callback(runner.drain)
+        shadow.metrics.start_at_zero((op.domain, op.name) for op in router.registry)
+        stack.push_async_callback(runner.stop)
         if registry is None:  # a registry given (a fake's) is used as it is, unchecked
             await check_shadow_runner(runner, url)
         guard = (
@@ -222,6 +224,10 @@ async def check_shadow_runner(runner: ShadowRunner, url: str) -> None:
         await runner.check(conn)
     finally:
         await conn.close()
+
+
+def _log_closed() -> None:
+    structlog.get_logger().info("system.closed")
 
 
 def _own_legacy(

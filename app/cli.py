@@ -17,6 +17,19 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_show_locals=False,  # a crash must not print the database password
 )
+
+
+@app.callback()
+def _logging() -> None:
+    # Every command logs to stderr (DUALPATH_LOG_FORMAT, DUALPATH_LOG_LEVEL): stdout is its answer.
+    from app.logs import configure_logging
+
+    try:
+        configure_logging()
+    except ValueError as exc:
+        fail(str(exc))
+
+
 db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
@@ -50,6 +63,27 @@ def db_upgrade(
     typer.echo(f"database at {revision}")
 
 
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the embedded PostgreSQL under the data dir, if one runs (one left by a crash).
+
+    Its data stays under DUALPATH_DATA_DIR/pg: the next command starts it again. A database
+    given by DATABASE_URL is not dualpath's to stop and is left alone.
+
+    Example: dualpath db stop
+    """
+    from app.database import stop_embedded
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        fail(str(exc))
+    folder = settings.data_dir / "pg"
+    pid = stop_embedded(folder)
+    typer.echo(f"stopped the embedded PostgreSQL in {folder} (pid {pid})" if pid else
+               f"no embedded PostgreSQL runs in {folder}")  # fmt: skip
+
+
 @app.command()
 def seed(
     players: int = typer.Option(1000, "--players", min=0, help="Number of players."),
@@ -71,10 +105,7 @@ def seed(
 
 def main() -> None:
     """Entry point of the ``dualpath`` console script."""
-    from app.logs import configure_logging
-
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
-    configure_logging("console")  # `serve` and the --json commands reconfigure theirs
     from app.bootstrap import UnusableDeclarations
 
     try:
@@ -100,3 +131,19 @@ register_flags(app)
 __import__("app.cli_calibration", fromlist=["register"]).register(app)
 __import__("app.cli_services", fromlist=["register"]).register(app)
 __import__("app.cli_guard", fromlist=["register"]).register(app)
+
+
+def _help_wrapped_once(typer_app: typer.Typer) -> None:
+    """Every command's help with its paragraphs on one line each: the terminal wraps them."""
+    from app.cli_service import reflow
+
+    for command in typer_app.registered_commands:
+        text = command.help or (command.callback.__doc__ if command.callback else None)
+        if text:
+            command.help = reflow(text)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _help_wrapped_once(group.typer_instance)
+
+
+_help_wrapped_once(app)

@@ -18,7 +18,6 @@ import asyncio
 import getpass
 import json
 import re
-import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -67,13 +66,28 @@ def list_groups(
         return
     if not rows:
         typer.echo("no divergence groups")
+        return
+    _print_groups(rows)
     for row in rows:
-        typer.echo(
-            f"{row['signature']}  {row['status']:<7} {row['count']:>6}  "
-            f"{row['domain']}.{row['operation']}  {row['kind']}  {', '.join(row['diff_paths'])}"
-        )
         for line in group_notes(row):
-            typer.echo(f"    {line}")
+            typer.echo(f"{row['signature']}: {line}")
+
+
+def _print_groups(rows: list[dict[str, Any]]) -> None:
+    """The groups as a table; at 80 columns the signature and domain.operation stay whole."""
+    from app.cli_tables import Column, print_table
+
+    columns = (
+        Column("signature", whole=True), Column("operation", whole=True),
+        Column("count", 1, justify="right"), Column("status", 2, whole=True),
+        Column("kind", 3), Column("diff paths", 4),
+    )  # fmt: skip
+    cells = [
+        [r["signature"], f"{r['domain']}.{r['operation']}", str(r["count"]), r["status"], r["kind"],
+         ", ".join(r["diff_paths"])]
+        for r in rows
+    ]  # fmt: skip
+    print_table(columns, cells)
 
 
 def group_notes(row: dict[str, Any]) -> list[str]:
@@ -149,6 +163,7 @@ def reopen(
     """
     _check_signature(signature)
     who = _actor(actor)
+    _check_text(reason)
     _print_decision(_run(lambda d: d.reopen(signature, actor=who, reason=reason)), as_json)
 
 
@@ -168,6 +183,7 @@ def fixed(
     """
     _check_signature(signature)
     who = _actor(actor)
+    _check_text(reason)
     fix = version if version is not None else _settings().code_version
     _print_decision(
         _run(lambda d: d.mark_fixed(signature, actor=who, reason=reason, version=fix)), as_json
@@ -218,6 +234,17 @@ def _check_signature(signature: str) -> None:
 def _check_reason(reason: str) -> None:
     if not reason.strip():
         fail("--reason must say why")
+    _check_text(reason)
+
+
+def _check_text(reason: str) -> None:
+    """The API's rule for free text: bounded, no control character, no unpaired surrogate."""
+    from flags.validation import check_printable
+
+    try:
+        check_printable(reason, "--reason")
+    except ValueError as exc:
+        fail(str(exc))
 
 
 def _actor(actor: str | None) -> str:
@@ -265,7 +292,7 @@ def _logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
     from app.logs import configure_logging
 
-    configure_logging("console", stream=sys.stderr)
+    configure_logging()
 
 
 def _record(record: DivergenceGroup | Exemplar) -> dict[str, Any]:

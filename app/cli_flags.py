@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 import typer
 
 from app.cli_service import fail, logs_to_stderr, reflow
+from app.cli_tables import Column, print_table
 from app.settings import Settings
 from flags.model import FlagError, FlagProvider, Mode
 from flags.validation import check_mode
@@ -118,6 +119,23 @@ def history(
     else:
         shown = _local(lambda flags: _history_local(flags, domain, limit))
     _print_history(shown, as_json)
+
+
+# At 80 columns the domain, the mode and the time stay whole; the rest wraps or is left out.
+FLAG_COLUMNS = (
+    Column("domain", whole=True),
+    Column("mode", whole=True),
+    Column("services", 2),
+    Column("set by", 3),
+    Column("override", 1),
+)
+HISTORY_COLUMNS = (
+    Column("when (UTC)", whole=True),
+    Column("domain", whole=True),
+    Column("change", whole=True),
+    Column("actor", 2),
+    Column("reason", 1),
+)
 
 
 def _services(text: str | None) -> list[str] | None:
@@ -226,7 +244,7 @@ def _print_flags(flags: list[dict[str, Any]], as_json: bool) -> None:
         held = flag.get("override")
         override = f"held at {held['mode']} by {held['actor']}: {held['reason']}" if held else ""
         rows.append([flag["domain"], mode, services, flag.get("updated_by") or "", override])
-    _table(("domain", "mode", "services", "set by", "override"), rows)
+    _table(FLAG_COLUMNS, rows)
 
 
 def _print_history(changes: list[dict[str, Any]], as_json: bool) -> None:
@@ -241,19 +259,11 @@ def _print_history(changes: list[dict[str, Any]], as_json: bool) -> None:
         ]
         for c in changes
     ]  # fmt: skip
-    _table(("when (UTC)", "domain", "change", "actor", "reason"), rows)
+    _table(HISTORY_COLUMNS, rows)
 
 
-def _table(columns: tuple[str, ...], rows: list[list[str]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table()
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+def _table(columns: tuple[Column, ...], rows: list[list[str]]) -> None:
+    print_table(columns, rows)
 
 
 for _name, _command in (("list", list_flags), ("set", set_flag), ("history", history)):

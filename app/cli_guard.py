@@ -54,7 +54,7 @@ def replay_command(
         None, "--max-loop-lag-ms", help="Judge latency only on pairs timed on a loop this quiet."
     ),
     every_look: bool = typer.Option(False, "--all", help="Print every look, not only failing."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON lines."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Re-judge the guard's recorded calls of one domain and print every decision.
 
@@ -116,6 +116,9 @@ def _run(settings: Settings, domain: str, seconds: float, limits: Thresholds) ->
 
 
 def _print(rows: list[Replayed], *, every_look: bool, as_json: bool) -> None:
+    if as_json:  # one document, for jq
+        typer.echo(json.dumps(_document(rows, every_look), indent=2))
+        return
     if not rows:
         typer.echo("no looks recorded for this domain in that time")
         return
@@ -125,13 +128,26 @@ def _print(rows: list[Replayed], *, every_look: bool, as_json: bool) -> None:
         acted += row.acted
         if not (every_look or row.acted or decision.failed):
             continue
-        typer.echo(json.dumps(_data(row)) if as_json else _line(row))
+        typer.echo(_line(row))
     live = sum(r.live.outcome in ("rollback", "dry_run") for r in rows)
     first, last = _when(rows[0].live.at), _when(rows[-1].live.at)
     typer.echo(
         f"{len(rows)} looks from {first} to {last}: replay rolls back {acted} time(s); "
         f"the live guard rolled back (or dry-ran) {live} time(s)"
     )
+
+
+def _document(rows: list[Any], every_look: bool) -> dict[str, Any]:
+    """What ``--json`` prints: the looks shown, and the counts of the summary line."""
+    shown = [r for r in rows if every_look or r.acted or r.decision.failed]
+    return {
+        "looks": len(rows),
+        "first": _when(rows[0].live.at) if rows else None,
+        "last": _when(rows[-1].live.at) if rows else None,
+        "replay_rollbacks": sum(r.acted for r in rows),
+        "live_rollbacks": sum(r.live.outcome in ("rollback", "dry_run") for r in rows),
+        "shown": [_data(r) for r in shown],
+    }
 
 
 def _when(at: float) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import signal
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import SecretStr
@@ -54,6 +55,11 @@ def run(
     divergence and its diff, readiness is blocked, and `dualpath divergences repro` writes a
     reproduction that fails. Plain `dualpath run` installs none.
 
+    SIGTERM and SIGINT (Ctrl-C) stop it cleanly: the service stops taking requests, the
+    traffic stops, the comparisons still running finish or are cancelled (their
+    transactions rolled back), the divergences queued are written, the pools are closed,
+    and the embedded PostgreSQL it started is stopped (its data is kept).
+
     Example: dualpath run --players 500 --port 8080
 
     Example: dualpath run --demo-bug damage-off-by-one
@@ -68,7 +74,8 @@ def run(
         from app.cli_service import fail
 
         fail(f"--demo-bug must be one of {', '.join(_bug_names())}; got {demo_bug!r}")
-    url = resolve_database_url(settings)
+    signal.signal(signal.SIGTERM, _interrupted)  # until the loop runs: stop like Ctrl-C
+    url = resolve_database_url(settings, stop_at_exit=True)
     upgrade(url)
     with contextlib.suppress(SeedRefused):
         typer.echo(seed_world(url, players=players, seed=42).describe())
@@ -115,6 +122,7 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
     import uvicorn
 
     from app.bootstrap import open_system
+    from app.cli_service import stop_on_signals
     from app.service import create_app
 
     async with open_system(settings) as system:
@@ -125,8 +133,10 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
                 host=settings.host,
                 port=settings.port,
                 log_level="warning",
+                log_config=None,  # uvicorn's loggers go through dualpath's handler, to stderr
             )
         )
+        stop_on_signals(server)
         traffic = asyncio.create_task(_background_traffic(system, concurrency))
         base = f"http://{settings.host}:{settings.port}"
         typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
@@ -138,6 +148,11 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
             traffic.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await traffic
+
+
+def _interrupted(_signum: int, _frame: object) -> NoReturn:
+    """SIGTERM before the service runs: unwind as Ctrl-C does (exit status 130)."""
+    raise KeyboardInterrupt
 
 
 def _demo_services() -> list[str]:

@@ -8,15 +8,16 @@ from __future__ import annotations
 import asyncio
 import inspect
 import json
+import signal
 import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 
-from app.logs import FORMATS, LogFormat, configure_logging
+from app.logs import configure_logging, log_choice
 from app.settings import Settings
 from observability import mask_secrets
 
@@ -29,10 +30,13 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 STATUS_COLUMNS = (
-    *("domain", "mode", "in mode", "calls", "div.", "err l/a", "open", "health"),
+    *("domain", "mode", "services", "in mode", "calls", "div.", "err l/a", "open", "health"),
     *("compared", "not compared", "shadow health"),
     "readiness",
 )
+# What an 80-column terminal keeps: domain, mode and health whole, readiness wrapped.
+STATUS_PRIORITY = (0, 0, 4, 5, 2, 1, 3, 3, 0, 1, 5, 4, 0)
+STATUS_MIN_WIDTH = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 30)
 
 SERVE_HELP = """Serve the game API, the ops API and the dashboard over HTTP.
 
@@ -51,7 +55,7 @@ Example: DUALPATH_OPS_TOKEN=s3cret dualpath serve --host 127.0.0.1 --port 8000
 
 def logs_to_stderr() -> None:
     """Keep stdout for the answer (``--json`` is parsed by scripts); logs go to stderr."""
-    configure_logging("console", stream=sys.stderr)
+    configure_logging()
 
 
 def settings_or_exit() -> Settings:
@@ -66,9 +70,14 @@ def settings_or_exit() -> Settings:
 def serve(
     host: str = typer.Option(None, "--host", help="Address to listen on [DUALPATH_HOST]."),
     port: int = typer.Option(None, "--port", min=1, max=65535, help="Port [DUALPATH_PORT]."),
-    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning, error."),
+    log_level: str = typer.Option(
+        None, "--log-level", help="debug, info, warning, error [DUALPATH_LOG_LEVEL, info]."
+    ),
     log_format: str = typer.Option(
-        "json", "--log-format", help="json (one object per line) or console (readable lines)."
+        None,
+        "--log-format",
+        help="json (one object per line) or console (readable lines) [DUALPATH_LOG_FORMAT;"
+        " console on a terminal, json otherwise].",
     ),
 ) -> None:
     """Serve the game API, the ops API and the dashboard (see --help)."""
@@ -76,20 +85,41 @@ def serve(
 
     from app.service import create_app
 
-    if log_format not in FORMATS:
-        typer.secho("error: --log-format must be json or console", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2)
+    try:
+        fmt, level = log_choice(log_format, log_level, sys.stderr)
+    except ValueError as exc:
+        fail(str(exc).replace("log format", "--log-format").replace("log level", "--log-level"))
     settings = settings_or_exit()
-    fmt: LogFormat = "json" if log_format == "json" else "console"
-    configure_logging(fmt, log_level)
-    app = create_app(settings=settings)
-    uvicorn.run(
-        app,
+    configure_logging(fmt, level)
+    config = uvicorn.Config(
+        create_app(settings=settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level=log_level,
+        log_level=level,
+        log_config=None,  # uvicorn's loggers go through dualpath's handler, to stderr
         access_log=False,
     )
+    loop_factory = getattr(config, "get_loop_factory", lambda: None)()  # uvloop if installed
+    with asyncio.Runner(loop_factory=loop_factory) as runner:
+        runner.run(_serve_until_stopped(uvicorn.Server(config)))
+
+
+async def _serve_until_stopped(server: Any) -> None:
+    """Serve until SIGTERM or SIGINT; the app's lifespan then closes the system in order."""
+    stop_on_signals(server)
+    await server.serve()
+
+
+def stop_on_signals(server: Any) -> None:
+    """SIGTERM and SIGINT ask ``server`` to exit; what it serves then closes in order.
+
+    uvicorn handles both while it serves, then passes each on to the handler it found:
+    this one, so that the signal never cancels the closing itself (asyncio's own SIGINT
+    handler would) nor kills the process before it is done (SIGTERM's default).
+    """
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, setattr, server, "should_exit", True)
 
 
 def traffic(
@@ -125,7 +155,7 @@ def traffic(
     Example: dualpath traffic --seconds 30 --concurrency 16 --service api
     """
     if as_json:  # stdout carries the summary alone
-        configure_logging("console", stream=sys.stderr)
+        logs_to_stderr()
     settings = settings_or_exit()
     window = warmup if warmup is not None else min(15.0, seconds / 4)
     run = TrafficRun(seconds, concurrency, service, seed, tally, window)
@@ -320,29 +350,37 @@ def _print_status_tables(
     cards: list[DomainCard], readiness: dict[str, Readiness], database_url: str
 ) -> None:
     from rich.console import Console
-    from rich.markup import escape
-    from rich.table import Table
 
     from app.cli_readiness import EVIDENCE_COLUMNS, evidence_rows, verdict_text
+    from app.cli_tables import Column, print_table
 
-    table = Table(title="dualpath status: shadowed calls of the last 15 minutes")
-    for column in STATUS_COLUMNS:
-        table.add_column(column, no_wrap=column != "readiness", overflow="fold")
+    columns = [
+        Column(name, priority, whole=name in ("domain", "mode", "health"), min_width=width)
+        for name, priority, width in zip(
+            STATUS_COLUMNS, STATUS_PRIORITY, STATUS_MIN_WIDTH, strict=True
+        )
+    ]
+    rows = []
     for card in cards:
         found = readiness.get(card.domain)
-        table.add_row(*_status_row(card), escape(verdict_text(found)) if found else "-")
+        rows.append([*_status_row(card), verdict_text(found) if found else "-"])
     console = Console()
     console.print(f"database: {mask_secrets(database_url)}", highlight=False)
-    console.print(table)
-    rows = evidence_rows([readiness[c.domain] for c in cards if c.domain in readiness])
-    if not rows:
+    title = "dualpath status: shadowed calls of the last 15 minutes"
+    print_table(columns, rows, title=title, console=console)
+    evidence = evidence_rows([readiness[c.domain] for c in cards if c.domain in readiness])
+    if not evidence:
         return
-    evidence = Table(title="readiness evidence: each rule's n, estimate, CI and threshold")
-    for column in EVIDENCE_COLUMNS:
-        evidence.add_column(column, no_wrap=True)
-    for row in rows:
-        evidence.add_row(*(escape(cell) for cell in row))
-    console.print(evidence)
+    title = "readiness evidence: each rule's n, estimate, CI and threshold"
+    kept_whole = ("domain", "rule", "outcome")
+    evidence_columns = [
+        Column(name, EVIDENCE_PRIORITY.get(name, 0), whole=name in kept_whole)
+        for name in EVIDENCE_COLUMNS
+    ]
+    print_table(evidence_columns, evidence, title=title, console=console)
+
+
+EVIDENCE_PRIORITY = {"estimate": 3, "threshold": 2, "CI": 1}
 
 
 def _print_status_json(cards: list[DomainCard], readiness: dict[str, Readiness]) -> None:
@@ -370,13 +408,13 @@ def _print_status_json(cards: list[DomainCard], readiness: dict[str, Readiness])
 
 def _status_row(card: DomainCard) -> list[str]:
     mode = card.mode if card.percent == 100 else f"{card.mode} {card.percent}%"
-    if card.services:
-        mode += f" [{','.join(card.services)}]"
+    services = ", ".join(card.services) if card.services else "all"
     rate = "-" if card.divergence_rate is None else f"{card.divergence_rate:.2%}"
     errors = f"{card.errors['legacy']}/{card.errors['async']}"
     return [
         card.domain,
         mode,
+        services,
         card.in_mode_for,
         str(card.calls),
         rate,

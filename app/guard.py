@@ -163,6 +163,10 @@ class Guard:
             ["domain", "from_mode", "to_mode"],
             registry=registry,
         )
+        for domain in self._domains:  # each panel shows 0 before the first rollback
+            for mode in ("shadow", "live", "async"):
+                self.rollbacks.labels(domain, mode, step_back(mode))
+                self.dry_runs.labels(domain, mode, step_back(mode))
 
     def thresholds(self, domain: str) -> Thresholds:
         """The thresholds in force for ``domain``."""

@@ -14,8 +14,8 @@ Cases, each routed and direct in the same run against the same database:
 pool, the async method awaited. The flags are a real compiled ``DecisionTable`` (``player`` at
 100 % of the mode), so the decision's cost is included.
 
-Standalone: ``python -m bench.router_overhead postgresql://...`` (seeds the database if it has
-no players).
+Standalone: ``python -m bench.router_overhead postgresql://...`` (migrates the database, even
+an empty one, and seeds it if it has no players).
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ Op = Callable[[int], Awaitable[object]]
 
 
 def player_ids(url: str) -> list[Any]:
-    """Up to 500 player ids, seeding the database first if it has none."""
+    """Up to 500 player ids; an empty database is migrated and seeded first."""
+    from persistence.migrate import upgrade
+
+    upgrade(url)  # nothing to do on a database at head
     conn = psycopg2.connect(url)
     with conn, conn.cursor() as cur:
         cur.execute("SELECT player_id FROM players ORDER BY player_id LIMIT 500")

@@ -15,8 +15,8 @@ The paths, engine and store are the real ones (the store writes to this database
 both paths correct nothing is recorded). Every player gets a huge max HP first so damage
 never clamps.
 
-Standalone: ``python -m bench.shadow postgresql://...`` (seeds the database if it has no
-players).
+Standalone: ``python -m bench.shadow postgresql://...`` (migrates the database, even an
+empty one, and seeds it if it has no players).
 """
 
 from __future__ import annotations
@@ -191,8 +191,8 @@ WORKLOADS = {"mixed": lambda r, p: mixed(r, p), "point_read": lambda r, p: point
 
 async def measure(url: str, seconds: float) -> list[dict[str, Any]]:
     """Every case in ``shadow`` and in ``live`` against legacy-only; rows for the report."""
+    ids = player_ids(url)  # migrates and seeds an empty database first
     prepare(url)
-    ids = player_ids(url)
     paths = Paths(url)
     await paths.start()
     try:

@@ -1,10 +1,52 @@
-"""Check a requested flag change before any provider writes it."""
+"""Check a requested flag change before any provider writes it.
+
+Free text is bounded and printable: a service name is an identifier (``SERVICE_NAME``, at
+most ``SERVICE_MAX`` characters), a reason or an actor at most ``TEXT_MAX`` characters with no
+control character, and no text holds an unpaired surrogate (it cannot be encoded as UTF-8).
+The HTTP API and the command line apply these same functions.
+"""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 
 from flags.model import MODES, FlagError, FlagState, Mode
+
+SERVICE_MAX = 64
+SERVICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]*")
+TEXT_MAX = 500
+
+
+def check_service_name(name: object) -> str:
+    """``name`` if it is a printable identifier of at most ``SERVICE_MAX`` characters."""
+    if not isinstance(name, str) or not SERVICE_NAME.fullmatch(name) or len(name) > SERVICE_MAX:
+        raise FlagError(
+            f"a service name is 1 to {SERVICE_MAX} letters, digits, '_', '.', ':' or '-',"
+            f" starting with a letter or digit; got {_shown(name)}"
+        )
+    return name
+
+
+def check_printable(value: str, what: str, max_length: int = TEXT_MAX) -> str:
+    """``value`` if it has at most ``max_length`` characters, none a control character or an
+    unpaired surrogate, else ``FlagError`` naming ``what``."""
+    if len(value) > max_length:
+        raise FlagError(f"{what} must be at most {max_length} characters, got {len(value)}")
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cs":
+            raise FlagError(f"{what} holds an unpaired surrogate (U+{ord(char):04X})")
+        if category == "Cc":
+            raise FlagError(f"{what} holds a control character (U+{ord(char):04X})")
+    return value
+
+
+def _shown(value: object) -> str:
+    """``value`` for an error message: its repr, surrogates escaped, cut at 80 characters."""
+    text = repr(value).encode("utf-8", "backslashreplace").decode("ascii", "backslashreplace")
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def check_domains(domains: Sequence[str]) -> tuple[str, ...]:
@@ -22,7 +64,7 @@ def check_domains(domains: Sequence[str]) -> tuple[str, ...]:
 def check_domain(domains: Sequence[str], domain: str) -> str:
     """``domain`` if it is one of ``domains``, else ``FlagError``."""
     if domain not in domains:
-        raise FlagError(f"unknown domain {domain!r}; known domains: {', '.join(domains)}")
+        raise FlagError(f"unknown domain {_shown(domain)}; known domains: {', '.join(domains)}")
     return domain
 
 
@@ -31,7 +73,7 @@ def check_mode(mode: str) -> Mode:
     for known in MODES:
         if mode == known:
             return known
-    raise FlagError(f"unknown mode {mode!r}; expected one of: {', '.join(MODES)}")
+    raise FlagError(f"unknown mode {_shown(mode)}; expected one of: {', '.join(MODES)}")
 
 
 def check_percent(percent: object) -> int:
@@ -52,16 +94,16 @@ def check_services(services: Sequence[str] | None) -> frozenset[str] | None:
     names = frozenset(services)
     if not names:
         raise FlagError("services must name at least one service; use None for every service")
-    if any(not isinstance(name, str) or not name.strip() for name in names):
-        raise FlagError(f"every service must be a non-empty string, got {sorted(names)!r}")
+    for name in names:
+        check_service_name(name)
     return names
 
 
 def check_text(value: object, what: str) -> str:
-    """``value`` stripped, if it is a non-empty string, else ``FlagError``."""
+    """``value`` stripped, if it is a non-empty printable string (``check_printable``)."""
     if not isinstance(value, str) or not value.strip():
-        raise FlagError(f"{what} must be a non-empty string, got {value!r}")
-    return value.strip()
+        raise FlagError(f"{what} must be a non-empty string, got {_shown(value)}")
+    return check_printable(value.strip(), what)
 
 
 def check_change(

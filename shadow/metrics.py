@@ -6,13 +6,17 @@ these are touched on every shadowed call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
-from shadow.observation import Observation
+from shadow.observation import KINDS, Observation
 
-__all__ = ["ShadowMetrics"]
+__all__ = ["OUTCOMES", "PATHS", "ShadowMetrics"]
+
+#: Every outcome a comparison can have: a match, an ignored difference, or a kind.
+OUTCOMES = ("match", "ignored", *KINDS)
+PATHS = ("legacy", "async")
 
 _LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -81,6 +85,19 @@ class ShadowMetrics:
         self._outcomes: dict[tuple[str, str, str], Callable[[], None]] = {}
         self._coverage: dict[tuple[object, ...], Callable[[], None]] = {}
         self._paths: dict[tuple[str, str, str], tuple[Histogram, Counter]] = {}
+
+    def start_at_zero(self, operations: Iterable[tuple[str, str]]) -> None:
+        """Export every (domain, operation) series at 0 before its first call.
+
+        A rate over a series that does not exist yet is no data, not 0: a dashboard would
+        show "No data" for a domain that never diverged.
+        """
+        for domain, operation in operations:
+            for outcome in OUTCOMES:
+                self.comparisons.labels(domain, operation, outcome)
+            for path in PATHS:
+                self.latency.labels(path, domain, operation)
+                self.errors.labels(path, domain, operation)
 
     def count(self, domain: str, operation: str, outcome: str) -> None:
         """One comparison of ``domain``/``operation`` with ``outcome``."""

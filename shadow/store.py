@@ -123,6 +123,7 @@ class DivergenceStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        structlog.get_logger().info("shadow.store_stopped", unwritten=len(self._queue))
 
     async def flush(self, max_wait_s: float = 5.0) -> None:
         """Wait until everything queued so far is written; ``FlushTimeout`` after ``max_wait_s``.

@@ -3,8 +3,10 @@
 ``python -m tests.prereqs run`` checks Python (3.11 or newer, able to make a virtualenv).
 ``python -m tests.prereqs test`` checks that too, then Node.js 20+ with npm (the tests run a
 real Unleash server), Chromium or Google Chrome (the browser tests) and the npm packages in
-``tests/node``. With ``--install`` it first installs what it may without asking anyone: the
-npm packages (``npm ci``) and, only as root on a machine with apt-get, Debian's Chromium.
+``tests/node``, Prometheus with promtool (the metrics tests scrape the service with a real
+Prometheus) and jq. With ``--install`` it first installs what it may without asking anyone:
+the npm packages (``npm ci``) and, only as root on a machine with apt-get, Debian's Chromium,
+Prometheus and jq.
 Whatever is still missing is reported in one message, with how to install it on Debian and on
 macOS, and the exit status is 1: nothing has run yet.
 
@@ -189,6 +191,11 @@ def check_chromium(
 
 def may_install_chromium() -> bool:
     """Chromium is installed by apt-get only as root; anyone else is told what to run."""
+    return may_apt_get()
+
+
+def may_apt_get() -> bool:
+    """Debian packages are installed only as root with apt-get; anyone else is told what to run."""
     return _is_root() and shutil.which("apt-get") is not None
 
 
@@ -197,6 +204,35 @@ def install_chromium() -> None:
     print("prereqs: apt-get install -y chromium", flush=True)
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "chromium"]):
+        if subprocess.run(command, env=env, check=False).returncode != 0:
+            return
+
+
+# --- Prometheus ---
+
+
+def check_prometheus(env: Mapping[str, str] = os.environ) -> Missing | None:
+    """Prometheus and promtool that start (``--version``), and jq."""
+    what = (
+        "Prometheus and promtool, for the metrics tests (a real scrape of the service), "
+        "and jq, which reads the --json output of the command line in its tests"
+    )
+    debian = f"{_sudo()}apt-get install -y prometheus jq"
+    macos = "brew install prometheus jq"
+    for name in ("prometheus", "promtool", "jq"):
+        if _output([name, "--version"], env) is None:
+            return Missing(what, f"{name} not found on PATH (or it does not run)", debian, macos)
+    return None
+
+
+def install_prometheus() -> None:
+    """Debian's Prometheus (the server and promtool) and jq, by apt-get (as root only)."""
+    print("prereqs: apt-get install -y prometheus jq", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "prometheus", "jq"],
+    ):
         if subprocess.run(command, env=env, check=False).returncode != 0:
             return
 
@@ -220,6 +256,11 @@ def check_test(install: bool) -> list[Missing]:
     if chromium is not None and install and not missing and may_install_chromium():
         install_chromium()
         chromium = check_chromium()
+    prometheus = check_prometheus()
+    if prometheus is not None and install and not missing and may_apt_get():
+        install_prometheus()
+        prometheus = check_prometheus()
+    missing += [m for m in (prometheus,) if m is not None]
     if chromium is not None or missing:
         return [*missing, *([chromium] if chromium else [])]
     if install and npm_packages_missing():
@@ -255,6 +296,7 @@ def summary(target: str) -> str:
             f"Node.js {_output(['node', '--version'])}",
             f"npm {_output(['npm', '--version'])}",
             f"{_output([browser, '--version'])} at {browser}",
+            f"{_output(['prometheus', '--version'])}",
             "the npm packages in tests/node",
         ]
     return ", ".join(found)

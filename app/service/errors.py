@@ -1,5 +1,7 @@
 """Exceptions as HTTP answers: bad input is a 4xx with a clear message, never a 500.
 
+Every answer is a problem (RFC 9457, ``app.service.problems``):
+
 =========================  ======
 ``ValidationError``         422
 ``FlagError``               422
@@ -20,6 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from app.service.auth import Refused
+from app.service.problems import install_problem_handlers, problem_response
 from flags.model import FlagError, FlagSourceUnavailable
 from flags.transitions import TransitionError
 from observability import Outage, mask_secrets
@@ -38,7 +41,9 @@ STATUS: tuple[tuple[type[Exception], int], ...] = (
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register one handler per exception class of ``STATUS``, and one for ``Refused``."""
+    """Register one handler per exception class of ``STATUS``, one for ``Refused``, and
+    the problem handlers of HTTP errors and refused requests."""
+    install_problem_handlers(app)
     for exc_class, status in STATUS:
         app.add_exception_handler(exc_class, _handler(status))
     app.add_exception_handler(Refused, _refused)
@@ -49,7 +54,7 @@ def _handler(status: int) -> Callable[[Request, Exception], Awaitable[JSONRespon
         if status >= 500:
             _outage(request).failed(exc, path=request.url.path)
         detail = mask_secrets(str(exc)) or type(exc).__name__
-        return JSONResponse({"detail": detail}, status_code=status)
+        return problem_response(status, detail)
 
     return handle
 
@@ -64,4 +69,4 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Refused)
     structlog.get_logger().warning("ops.refused", path=request.url.path, status=exc.status)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return JSONResponse({"detail": exc.message}, status_code=exc.status, headers=headers)
+    return problem_response(exc.status, exc.message, headers=headers)

@@ -7,8 +7,8 @@ from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontext
 from typing import TYPE_CHECKING
 
 import structlog
-from fastapi import FastAPI
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, FastAPI
+from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from app.service import (
@@ -27,7 +27,9 @@ from app.service import (
 from app.service.auth import OpsTokens
 from app.service.errors import install_error_handlers
 from app.service.metrics import ServiceMetrics
+from app.service.problems import document_problems
 from app.service.state import ServiceState
+from app.service.surrogates import refuse_surrogates
 from app.settings import Settings
 from dashboards import STATIC_DIR
 
@@ -52,11 +54,13 @@ def create_app(system: System | None = None, settings: Settings | None = None) -
         description=DESCRIPTION,
         version="0.1.0",
         lifespan=_lifespan(state, settings, owns_system=system is None),
+        dependencies=[Depends(refuse_surrogates)],
     )
     app.state.service = state
     app.middleware("http")(state.metrics.middleware)
     install_error_handlers(app)
     app.include_router(ops_calibration.router)  # before /api/divergences/{signature}
+    document_problems(app)
     for module in (game_players, game_legacy, game_world, ops_flags, ops_divergences, health):
         app.include_router(module.router)
     app.include_router(readiness.router)
@@ -65,11 +69,17 @@ def create_app(system: System | None = None, settings: Settings | None = None) -
     app.include_router(dashboard_services.router)
     app.mount("/dashboard/static", StaticFiles(directory=STATIC_DIR), name="static")
     app.add_api_route("/", _home, include_in_schema=False)
+    app.add_api_route("/favicon.ico", _favicon, include_in_schema=False)
     return app
 
 
 async def _home() -> RedirectResponse:
     return RedirectResponse("/dashboard")
+
+
+async def _favicon() -> FileResponse:
+    """The dashboard's icon, for browsers that ask /favicon.ico whatever the page says."""
+    return FileResponse(STATIC_DIR / "favicon.svg", media_type="image/svg+xml")
 
 
 def _lifespan(

@@ -24,6 +24,7 @@ from app.service.game_models import (
     StatChange,
     StatValue,
 )
+from app.service.problems import field_error, problems
 from app.service.state import ServiceState, State
 from persistence.models import Player, Stats
 
@@ -66,7 +67,7 @@ async def get_player(state: State, player_id: UUID) -> Player:
     return await load_player(state, player_id)
 
 
-@router.post("/players", response_model=PlayerBody, status_code=201)
+@router.post("/players", response_model=PlayerBody, status_code=201, responses=problems(409))
 async def create_player(state: State, body: NewPlayer) -> Player:
     """Create an account and its player in an existing room, with an existing profession."""
     await check_new_player(state, body)
@@ -92,9 +93,9 @@ async def check_new_player(state: ServiceState, body: NewPlayer) -> None:
     """422 for an unknown room or profession, 409 for a name already taken."""
     router_ = state.router()
     if await router_.get_room_by_id(body.current_room_id) is None:
-        raise HTTPException(422, f"no room {body.current_room_id!r}")
+        raise field_error("body", "current_room_id", f"no room {body.current_room_id!r}")
     if await router_.get_profession_by_id(body.profession_id) is None:
-        raise HTTPException(422, f"no profession {body.profession_id}")
+        raise field_error("body", "profession_id", f"no profession {body.profession_id}")
     if await router_.get_player_by_name(body.name) is not None:
         raise HTTPException(409, f"the name {body.name!r} is taken")
 
@@ -103,7 +104,7 @@ async def check_new_player(state: ServiceState, body: NewPlayer) -> None:
 async def save_player(state: State, player_id: UUID, body: PlayerBody) -> Player:
     """Save a whole player (insert or update); the id in the path must match the body."""
     if body.player_id != player_id:
-        raise HTTPException(422, "player_id in the body does not match the path")
+        raise field_error("body", "player_id", "player_id in the body does not match the path")
     data: dict[str, Any] = body.model_dump()
     data["stats"] = Stats(**data["stats"])
     await state.router().save_player(Player(**data))

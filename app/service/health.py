@@ -6,13 +6,15 @@ The database check names the database it checks by its URL, with the password ma
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from app.records import jsonable
+from app.service.problems import problem_response
 from app.service.state import ServiceState, State
 from flags.model import FlagProvider
 from observability import mask_secrets
@@ -25,18 +27,29 @@ __all__ = ["router"]
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+class HealthBody(BaseModel):
+    """A healthy service's answer: each check with what it found."""
+
+    status: Literal["ok"]
+    checks: dict[str, dict[str, Any]]
+
+
+@router.get("/healthz", response_model=None, responses={200: {"model": HealthBody}})
 async def healthz(state: State) -> JSONResponse:
-    """200 when the database answers; the flag provider and divergence queue are reported."""
+    """200 when the database answers; the flag provider and divergence queue are reported.
+
+    503 otherwise: a problem whose ``checks`` says which check failed.
+    """
     system = state.require_system()
     checks = {
         "database": {**await database_check(state), "url": mask_secrets(system.database_url)},
         "flags": flags_check(system.flags),
         "divergence_queue": await queue_check(system),
     }
-    healthy = checks["database"]["ok"]
-    body = {"status": "ok" if healthy else "unavailable", "checks": checks}
-    return JSONResponse(jsonable(body), status_code=200 if healthy else 503)
+    if not checks["database"]["ok"]:
+        detail = "the database does not answer"
+        return problem_response(503, detail, extensions={"checks": jsonable(checks)})
+    return JSONResponse(jsonable({"status": "ok", "checks": checks}))
 
 
 class DatabaseCheck(TypedDict):
@@ -85,7 +98,11 @@ async def queue_check(system: System) -> QueueCheck:
     return {"ok": depth < capacity, "depth": depth, "capacity": capacity, "dropped": store.dropped}
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+)
 async def metrics(state: State) -> Response:
     """Prometheus exposition: the service's metrics and the shadow engine's."""
     system = state.require_system()

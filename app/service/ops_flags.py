@@ -10,6 +10,7 @@ from fastapi import APIRouter, HTTPException, Query
 from app.records import as_dict, jsonable
 from app.service.ops_auth import Actor
 from app.service.ops_models import FlagChangeOut, FlagChangeRequest, FlagOut
+from app.service.problems import problems
 from app.service.state import State
 from flags.model import FlagProvider, FlagState, override_of
 
@@ -54,7 +55,7 @@ async def get_flag(state: State, domain: str) -> FlagOut:
     return flag_out(await flags.get(domain), flags)
 
 
-@router.put("/{domain}", response_model=FlagOut)
+@router.put("/{domain}", response_model=FlagOut, responses=problems(409))
 async def set_flag(state: State, domain: str, body: FlagChangeRequest, actor: Actor) -> FlagOut:
     """Change a domain's flag; recorded in the audit log with the token's name as actor.
 

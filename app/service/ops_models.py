@@ -3,11 +3,29 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flags.model import Mode
+from flags.validation import SERVICE_MAX, TEXT_MAX, check_printable, check_service_name
+
+ServiceName = Annotated[
+    str,
+    Field(min_length=1, max_length=SERVICE_MAX, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$"),
+    AfterValidator(check_service_name),
+]
+"""A calling service's name: a printable identifier (``flags.validation``)."""
+
+
+def _printable(value: str) -> str:
+    return check_printable(value, "the text")
+
+
+Reason = Annotated[
+    str, Field(min_length=1, max_length=TEXT_MAX, pattern=r"\S"), AfterValidator(_printable)
+]
+"""Why a change is made, for the audit log: bounded, no control character."""
 
 
 class Body(BaseModel):
@@ -21,8 +39,8 @@ class FlagChangeRequest(Body):
 
     mode: Mode
     percent: int = Field(default=100, ge=0, le=100)
-    services: list[str] | None = Field(default=None, min_length=1)
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    services: list[ServiceName] | None = Field(default=None, min_length=1)
+    reason: Reason
     force: bool = False
 
 
@@ -68,11 +86,11 @@ class FlagChangeOut(BaseModel):
 class IgnoreRequest(Body):
     """Ignore a divergence group, until ``expires_at`` if given."""
 
-    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")
+    reason: Reason
     expires_at: datetime | None = None
 
 
 class StatusRequest(Body):
     """Reopen a divergence group or mark it fixed."""
 
-    reason: str = Field(default="", max_length=500)
+    reason: Annotated[str, Field(max_length=TEXT_MAX), AfterValidator(_printable)] = ""

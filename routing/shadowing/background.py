@@ -66,6 +66,19 @@ class Background:
         if waits:
             await asyncio.wait(waits, timeout=max_wait_s)
 
+    async def cancel_rest(self) -> int:
+        """Cancel the comparisons still running on this loop and wait for them to end.
+
+        A cancelled shadow rolls its transaction back as it ends (its unit of work does).
+        Returns how many were cancelled.
+        """
+        pending = [t for t in self._tasks.get(asyncio.get_running_loop(), ()) if not t.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending)
+        return len(pending)
+
     async def _drain_here(self) -> None:
         while pending := self._tasks.get(asyncio.get_running_loop()):
             await asyncio.wait(list(pending))

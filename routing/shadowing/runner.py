@@ -12,6 +12,8 @@ from collections import Counter
 from collections.abc import Awaitable, Iterable
 from typing import Any
 
+import structlog
+
 from flags.model import Mode
 from routing.chain import DispatchChain, Layer, Strategy
 from routing.dispatch import Dispatch, Route, SyncDispatch
@@ -181,6 +183,12 @@ class ShadowRunner:
     async def drain(self, max_wait_s: float = 10.0) -> None:
         """Wait for every comparison still running (on every loop), up to ``max_wait_s``."""
         await self._background.drain(max_wait_s)
+
+    async def stop(self, max_wait_s: float = 10.0) -> None:
+        """Drain the comparisons still running (up to ``max_wait_s``), then cancel the rest."""
+        await self._background.drain(max_wait_s)
+        cancelled = await self._background.cancel_rest()
+        structlog.get_logger().info("shadow.runner_stopped", cancelled=cancelled)
 
     def _serve_live_sync(self, route: Route, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         self._judge.serve(route.operation)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import warnings
 from collections.abc import Iterator
 
 import pytest
 import structlog
 
-from app.logs import configure_logging
+from app.logs import configure_logging, log_choice
 
 pytestmark = pytest.mark.unit
 
@@ -32,6 +34,10 @@ def raised() -> BaseException:
 def restore() -> Iterator[None]:
     yield
     structlog.reset_defaults()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == "dualpath"]:
+        root.removeHandler(handler)
+    logging.captureWarnings(False)
 
 
 class TestNoLocals:
@@ -68,3 +74,52 @@ class TestNoLocals:
     def test_unknown_format_refused(self) -> None:
         with pytest.raises(ValueError, match="json or console"):
             configure_logging("xml", stream=io.StringIO())  # type: ignore[arg-type]
+
+
+class TestStandardFields:
+    """Both formats carry structlog's standard fields; the standard library's loggers too."""
+
+    def test_json_fields(self) -> None:
+        out = io.StringIO()
+        configure_logging("json", stream=out)
+        structlog.get_logger().info("demo.event")
+        logging.getLogger("uvicorn.error").warning("from %s", "uvicorn")
+        first, second = (json.loads(line) for line in out.getvalue().splitlines())
+        assert {"timestamp", "level", "event", "logger"} <= first.keys()
+        assert first["logger"] == __name__ and first["timestamp"].endswith("Z")
+        assert (second["event"], second["logger"], second["level"]) == (
+            "from uvicorn", "uvicorn.error", "warning",
+        )  # fmt: skip
+
+    def test_warnings_are_log_lines(self) -> None:
+        out = io.StringIO()
+        configure_logging("json", stream=out)
+        warnings.warn("a library's warning", RuntimeWarning, stacklevel=1)
+        [line] = [json.loads(line) for line in out.getvalue().splitlines()]
+        assert "a library's warning" in line["event"] and line["logger"] == "py.warnings"
+
+
+class TestChoice:
+    """DUALPATH_LOG_FORMAT and DUALPATH_LOG_LEVEL, else JSON unless on a terminal."""
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    def test_defaults_by_stream(self) -> None:
+        assert log_choice(None, None, io.StringIO(), env={}) == ("json", "info")
+        assert log_choice(None, None, self.Terminal(), env={}) == ("console", "info")
+
+    def test_environment(self) -> None:
+        env = {"DUALPATH_LOG_FORMAT": "console", "DUALPATH_LOG_LEVEL": "WARNING"}
+        assert log_choice(None, None, io.StringIO(), env=env) == ("console", "warning")
+        assert log_choice("json", "debug", io.StringIO(), env=env) == ("json", "debug")
+
+    @pytest.mark.parametrize(
+        ("env", "named"),
+        [({"DUALPATH_LOG_FORMAT": "xml"}, "DUALPATH_LOG_FORMAT"),
+         ({"DUALPATH_LOG_LEVEL": "loud"}, "DUALPATH_LOG_LEVEL")],
+    )  # fmt: skip
+    def test_refused(self, env: dict[str, str], named: str) -> None:
+        with pytest.raises(ValueError, match=named):
+            log_choice(None, None, io.StringIO(), env=env)

@@ -121,7 +121,8 @@ class TestCommand:
         assert done.stderr.count("cannot start") == 1
         assert "node is v18.19.0" in done.stderr
         assert "no-such-browser does not run" in done.stderr
-        assert done.stderr.count("Debian: ") == done.stderr.count("macOS:  ") == 2
+        assert "prometheus not found on PATH" in done.stderr
+        assert done.stderr.count("Debian: ") == done.stderr.count("macOS:  ") == 3
 
     def test_nothing_missing_says_what_was_found(self) -> None:
         if prereqs.check_test(install=False):

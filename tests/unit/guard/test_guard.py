@@ -349,7 +349,7 @@ class TestRollback:
         assert [e["event"] for e in logs] == ["guard.dry_run"]
         labels = {"domain": "health", "from_mode": "live", "to_mode": "shadow"}
         assert registry.get_sample_value("dualpath_guard_dry_run_rollbacks_total", labels) == 1
-        assert registry.get_sample_value("dualpath_guard_rollbacks_total", labels) is None
+        assert registry.get_sample_value("dualpath_guard_rollbacks_total", labels) == 0
 
     async def test_legacy_and_healthy_domains_are_left_alone(self) -> None:
         flags = FakeFlags({"health": "legacy", "room": "shadow"})
