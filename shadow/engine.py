@@ -206,13 +206,15 @@ class ShadowEngine:
     ) -> Result | None:
         """Compare an A/A pair (the primary's path twice) and count it apart, per field path.
 
-        Nothing of it is recorded, counted in the rollup or metrics, or seen by listeners.
+        Nothing of it is recorded, counted in the rollup or the comparisons, or seen by
+        listeners; ``dualpath_calibration_runs_total`` counts the runs.
         """
         try:
             found = compare(first, second, self._opts(operation))
             comparison = self._apply_rules(operation, found)
             if self.calibration is not None:
                 self.calibration.add("aa", operation.domain, operation.name, comparison.diff_paths)
+            self._metrics.calibration_runs.labels(operation.domain, operation.name).inc()
             return Result(operation.domain, operation.name, mode, first, second, comparison)
         except Exception as exc:
             self._raised("calibrate", exc)

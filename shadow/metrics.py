@@ -6,7 +6,7 @@ these are touched on every shadowed call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram
 
@@ -82,6 +82,19 @@ class ShadowMetrics:
             ["domain", "operation", "kind"],
             registry=registry,
         )
+        self.noise_groups = Gauge(
+            "dualpath_divergence_groups_noise",
+            "Divergence groups that A/A calibration judges noise now, by domain.",
+            ["domain"],
+            registry=registry,
+        )
+        self.calibration_runs = Counter(
+            "dualpath_calibration_runs",
+            "A/A calibration runs compared (the primary's path against itself).",
+            ["domain", "operation"],
+            registry=registry,
+        )
+        self._domains: set[str] = set()
         self._outcomes: dict[tuple[str, str, str], Callable[[], None]] = {}
         self._coverage: dict[tuple[object, ...], Callable[[], None]] = {}
         self._paths: dict[tuple[str, str, str], tuple[Histogram, Counter]] = {}
@@ -93,11 +106,20 @@ class ShadowMetrics:
         show "No data" for a domain that never diverged.
         """
         for domain, operation in operations:
+            self.calibration_runs.labels(domain, operation)
+            if domain not in self._domains:
+                self._domains.add(domain)
+                self.noise_groups.labels(domain).set(0)
             for outcome in OUTCOMES:
                 self.comparisons.labels(domain, operation, outcome)
             for path in PATHS:
                 self.latency.labels(path, domain, operation)
                 self.errors.labels(path, domain, operation)
+
+    def noise(self, by_domain: Mapping[str, int]) -> None:
+        """The groups judged noise now, per domain; every domain known is set, 0 if none."""
+        for domain in self._domains | set(by_domain):
+            self.noise_groups.labels(domain).set(by_domain.get(domain, 0))
 
     def count(self, domain: str, operation: str, outcome: str) -> None:
         """One comparison of ``domain``/``operation`` with ``outcome``."""

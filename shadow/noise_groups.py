@@ -15,6 +15,7 @@ adds the rule with the evidence as its reason and the actor as its owner (the au
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -75,6 +76,8 @@ class NoiseJudge:
         self._rules = rules
         self._rule_store = rule_store
         self.rule = rule or NoiseRule()
+        #: After :meth:`judge`: how many groups of each domain are noise.
+        self.noise_by_domain: dict[str, int] = {}
 
     async def verdicts(self) -> list[NoiseVerdict]:
         """Every field path's verdict, from what is stored (flush first to include the rest)."""
@@ -95,7 +98,13 @@ class NoiseJudge:
                    for row in rows]  # fmt: skip
         if decided:
             await self._pool.execute(UPDATE_JUDGED, *map(list, zip(*decided, strict=True)))
-        return frozenset(signature for signature, status, _, _ in decided if status == "noise")
+        noise = [
+            (row["domain"], signature)
+            for row, (signature, status, _, _) in zip(rows, decided, strict=True)
+            if status == "noise"
+        ]
+        self.noise_by_domain = dict(Counter(domain for domain, _ in noise))
+        return frozenset(signature for _, signature in noise)
 
     async def proposals(self) -> list[Proposal]:
         """Paths judged noise that no live ignore rule covers, each with its evidence.

@@ -81,6 +81,7 @@ class Shadow:
             await asyncio.sleep(self._noise_interval_s)
             try:
                 await self.divergences.calibrate()
+                self.metrics.noise(self.noise.noise_by_domain)
             except Exception as exc:
                 outage.failed(exc)
             else:

@@ -271,3 +271,30 @@ class TestShadowHealth:
         assert recorded.kind == ERROR_MISMATCH
         assert env.engine.coverage.exemplars() == []
         assert outcome(env, ERROR_MISMATCH) == 1
+
+
+class TestCalibrationMetrics:
+    """A/A runs and noise verdicts are exported, from zero, apart from the comparisons."""
+
+    def test_a_calibration_run_is_counted_apart(self, env: Env) -> None:
+        env.engine._metrics.start_at_zero([("players", "get_player")])
+        runs = {"domain": "players", "operation": "get_player"}
+        assert env.sample("dualpath_calibration_runs_total", **runs) == 0
+        env.engine.calibrate(Op(), legacy({"hp": 1}), legacy({"hp": 2}), mode="shadow")
+        assert env.sample("dualpath_calibration_runs_total", **runs) == 1
+        assert outcome(env, "match") == 0 and outcome(env, RESULT_MISMATCH) == 0
+        assert env.sink.recorded == []
+
+    def test_noise_groups_per_domain_from_zero(self) -> None:
+        registry = CollectorRegistry()
+        metrics = ShadowMetrics(registry)
+        metrics.start_at_zero([("player", "get_player_by_id"), ("room", "get_room_by_id")])
+
+        def noise(domain: str) -> float | None:
+            return registry.get_sample_value("dualpath_divergence_groups_noise", {"domain": domain})
+
+        assert (noise("player"), noise("room")) == (0, 0)
+        metrics.noise({"player": 2})
+        assert (noise("player"), noise("room")) == (2, 0)
+        metrics.noise({})
+        assert noise("player") == 0
