@@ -539,9 +539,21 @@ async def _roll_back_and_release(
             structlog.get_logger().warning("async_db.rollback_failed", error=describe(exc))
         await database._failed(exc)
     finally:
-        if not conn.is_closed() and conn.is_in_transaction():
+        if _still_in_transaction(conn):
             conn.terminate()  # never handed back inside a transaction: the pool replaces it
         await _release(database, pool, conn)
+
+
+def _still_in_transaction(conn: asyncpg.Connection) -> bool:
+    """Whether ``conn`` is open and inside a transaction; False once asyncpg took it back.
+
+    A connection that died mid-operation can already be back in its pool (asyncpg's own
+    release), and then asking it anything raises ``InterfaceError``.
+    """
+    try:
+        return not conn.is_closed() and conn.is_in_transaction()
+    except asyncpg.InterfaceError:
+        return False
 
 
 async def _roll_back(conn: asyncpg.Connection) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import random
 from collections.abc import Callable
 from typing import Any
@@ -278,10 +279,12 @@ class TestCommandLine:
         path = "root['stats']['fear']"
         accepted = await asyncio.to_thread(
             dualpath, url, "divergences", "accept-noise", "player", "get_player_by_id", path,
-            "--actor", "alice",
+            "--actor", "alice", "--json",
         )  # fmt: skip
         assert accepted.returncode == 0, accepted.stderr
-        assert "added by alice: calibration: root['stats']['fear']: noise" in accepted.stdout
+        rule = json.loads(accepted.stdout)  # stdout is the answer alone
+        assert (rule["owner"], rule["path"]) == ("alice", path)
+        assert rule["reason"].startswith("calibration: root['stats']['fear']: noise")
         again = await asyncio.to_thread(
             dualpath, url, "divergences", "accept-noise", "player", "get_player_by_id", path
         )
