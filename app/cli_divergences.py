@@ -18,6 +18,8 @@ import asyncio
 import getpass
 import json
 import re
+import shutil
+import textwrap
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -68,9 +70,18 @@ def list_groups(
         typer.echo("no divergence groups")
         return
     _print_groups(rows)
+    _print_notes(rows)
+
+
+def _print_notes(rows: list[dict[str, Any]]) -> None:
+    """Under the table, each group's notes, wrapped to the terminal's width."""
+    width = shutil.get_terminal_size().columns
     for row in rows:
-        for line in group_notes(row):
-            typer.echo(f"{row['signature']}: {line}")
+        notes = group_notes(row)
+        if notes:
+            typer.echo(f"{row['signature']}:")
+        for line in notes:
+            typer.echo(textwrap.fill(line, width, initial_indent="  ", subsequent_indent="    "))
 
 
 def _print_groups(rows: list[dict[str, Any]]) -> None:

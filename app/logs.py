@@ -60,6 +60,10 @@ def _default_format(stream: TextIO) -> str:
     return "console" if isatty is not None and isatty() else "json"
 
 
+#: The web server's loggers: their lines go through the root handler like every other.
+SERVER_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
 def configure_logging(
     fmt: str | None = None, level: str | None = None, stream: TextIO | None = None
 ) -> None:
@@ -87,6 +91,10 @@ def configure_logging(
         root.removeHandler(old)  # a reconfiguration replaces ours, and only ours
     root.addHandler(handler)
     root.setLevel(numeric)
+    for name in SERVER_LOGGERS:  # uvicorn's own config, if it ran, gave them handlers of theirs
+        server = logging.getLogger(name)
+        server.handlers.clear()
+        server.propagate, server.disabled = True, False
     logging.captureWarnings(True)  # a library's warning is a log line too, not raw stderr
     structlog.configure(
         processors=[*_shared_processors(), structlog.stdlib.ProcessorFormatter.wrap_for_formatter],

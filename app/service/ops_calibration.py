@@ -14,24 +14,34 @@ from typing import Annotated, Any
 import structlog
 from fastapi import APIRouter, HTTPException, Query
 from fastapi.responses import PlainTextResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from app.repro import exemplar_data, reproduction
 from app.service.divergence_access import divergence_store
 from app.service.ops_auth import Actor
+from app.service.problems import problems
 from app.service.state import State
+from flags.validation import check_printable
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["ops: calibration"])
 
 
+def _printable_field(value: str) -> str:
+    return check_printable(value, "the field", 1000)
+
+
+#: A name or path: bounded, and no control characters or unpaired surrogates.
+Printable = AfterValidator(_printable_field)
+
+
 class AcceptRequest(BaseModel):
     """The proposal to accept: one field path of one operation."""
 
-    domain: str = Field(min_length=1, max_length=64)
-    operation: str = Field(min_length=1, max_length=128)
-    path: str = Field(min_length=1, max_length=1000)
+    domain: Annotated[str, Field(min_length=1, max_length=64), Printable]
+    operation: Annotated[str, Field(min_length=1, max_length=128), Printable]
+    path: Annotated[str, Field(min_length=1, max_length=1000), Printable]
 
 
 @router.get("/api/calibration/noise")
@@ -49,7 +59,7 @@ async def noise(state: State) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-@router.post("/api/calibration/accept")
+@router.post("/api/calibration/accept", responses=problems(409))
 async def accept(state: State, body: AcceptRequest, actor: Actor) -> dict[str, Any]:
     """Accept calibration's proposed ignore rule for one path; 409 if it is not proposed now."""
     judge = _judge(divergence_store(state.require_system()))

@@ -104,7 +104,9 @@ async def wait_for(path: Path, timeout_s: float = 120.0) -> None:
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _CONSOLE = re.compile(
-    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[(?P<level>\w+)\s*\] (?P<event>\S+)(?P<rest>.*)$"
+    # structlog's console timestamp: ISO 8601 in UTC (2026-12-01T21:55:35.803741Z) or local
+    r"^\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:\.\d+)?Z? \[(?P<level>\w+)\s*\] "
+    r"(?P<event>\S+)(?P<rest>.*)$"
 )
 _PROVIDER = re.compile(r"\bprovider=(\S+)")
 _OUTAGE_SUFFIXES = ("_unavailable", "_recovered")

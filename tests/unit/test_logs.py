@@ -80,6 +80,9 @@ class TestStandardFields:
     """Both formats carry structlog's standard fields; the standard library's loggers too."""
 
     def test_json_fields(self) -> None:
+        uvicorn = logging.getLogger("uvicorn")  # as uvicorn's own logging config leaves it
+        uvicorn.addHandler(logging.NullHandler())
+        uvicorn.propagate = False
         out = io.StringIO()
         configure_logging("json", stream=out)
         structlog.get_logger().info("demo.event")

@@ -38,6 +38,7 @@ def diverge(system: Any, player_id: str, primary_hp: int = 90, shadow_hp: int = 
     from shadow.observation import Observation
 
     operation = system.router.registry.get(PLAYER_READ)
+    system.shadow.coverage.served(operation.domain, operation.name)  # as the runner counts it
     primary = Observation("legacy", player_snapshot(primary_hp), None, 0.0012)
     shadow = Observation("async", player_snapshot(shadow_hp), None, 0.0009)
     return system.shadow.engine.observe(

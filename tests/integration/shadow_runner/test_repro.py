@@ -49,7 +49,7 @@ async def main():
             await system.divergences.flush()
             groups = await system.divergences.groups(domain="health", status="open")
             if groups:
-                print(groups[0].signature)
+                print("signature:", groups[0].signature)  # logs may follow on stdout
                 return
         raise SystemExit("no divergence was recorded")
 
@@ -93,7 +93,10 @@ class TestReproductionOfARealBug:
         player = str(world.player_ids[3])
         driven = _run([sys.executable, "-c", DRIVE, player], copy, url)
         assert driven.returncode == 0, driven.stderr[-3000:]
-        signature = driven.stdout.strip().splitlines()[-1]
+        [signature] = [
+            line.split(": ", 1)[1] for line in driven.stdout.splitlines()
+            if line.startswith("signature: ")
+        ]  # fmt: skip
 
         target = tmp_path / "repro_damage.py"
         cli = "from app.cli import main; main()"
