@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from routing.shadowing.preemption import EntityKey, Preemption
@@ -21,18 +22,37 @@ __all__ = ["Admission", "Slots"]
 
 
 class Slots:
-    """A count of shadows running, from any thread, that never waits: full means skip."""
+    """A count of shadows running, from any thread, that never waits: full means skip.
 
-    def __init__(self, size: int) -> None:
+    Full slots shed whatever arrives, which would starve a quiet operation while busier ones
+    hold every slot. So an operation that has had no shadow for ``fair_s`` gets one anyway,
+    beyond the count, up to ``size`` more: every operation called is compared at least about
+    once per ``fair_s``, however busy the others are.
+    """
+
+    def __init__(
+        self, size: int, fair_s: float = 1.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._size = size
         self._free = size
+        self._fair_s = fair_s
+        self._clock = clock
+        self._last: dict[str, float] = {}
         self._lock = threading.Lock()
 
-    def take(self) -> bool:
-        """Take a slot if one is free."""
+    def take(self, operation: str | None = None) -> bool:
+        """Take a slot if one is free, or if ``operation`` has had none for ``fair_s``."""
         with self._lock:
+            now = self._clock()
             if self._free <= 0:
-                return False
+                starved = operation is not None and now - self._last.get(operation, -1e18) >= (
+                    self._fair_s
+                )
+                if not starved or self._free <= -self._size:
+                    return False
             self._free -= 1
+            if operation is not None:
+                self._last[operation] = now
             return True
 
     def give_back(self, _done: object = None) -> None:

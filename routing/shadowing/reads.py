@@ -145,7 +145,7 @@ class Reads:
         self, route: Route, args: Args, mode: ShadowMode, unraced: Unraced | None
     ) -> asyncio.Future[Outcome]:
         loop = asyncio.get_running_loop()
-        if not self._admission.slots.take():
+        if not self._admission.slots.take(route.operation.name):
             return settled(loop, Outcome(skipped=Skip.SATURATED))
         sargs, skwargs = args
         shadow: asyncio.Future[Outcome]

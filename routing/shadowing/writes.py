@@ -189,7 +189,7 @@ class Writes:
 
     async def _shadow(self, call: WriteCall, primary: Outcome, mode: ShadowMode) -> None:
         started = _clock()
-        if not self._admission.slots.take():
+        if not self._admission.slots.take(call.route.operation.name):
             self._judge.skip(Skip.SATURATED, call.route.operation)
             return
         shadow = self._start_shadow(call, primary, mode)
