@@ -50,5 +50,9 @@ class TestAASoak:
         assert result.calls > 1000 and result.judged_calls > 1000
         assert sum(result.looks.values()) >= 50 * len(LIVE)
         assert "rollback" not in result.looks
+        # Latency is judged on the pairs timed on a quiet loop; the soak saturates the machine
+        # on purpose, so either some domain's latency passed, or the verdicts say which pairs
+        # the loop's lag set aside (the other rules judged every call meanwhile).
         conclusive = [text for text in result.latency.values() if "latency: pass" in text]
-        assert conclusive, result.latency
+        set_aside = [text for text in result.latency.values() if "pairs set aside" in text]
+        assert conclusive or set_aside, result.latency
