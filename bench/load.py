@@ -41,7 +41,9 @@ BENCH = "load"
 PATHS = {"shadow": ("legacy", "async"), "live": ("async", "legacy")}
 AGREED = ("match", "ignored")
 TIMED_OUT = "shadow_timeout"
-TIMEOUT_ALLOWANCE = 0.001  # a share of the comparisons: both cores are saturated on purpose
+# A share of the comparisons: both cores are saturated on purpose, and a CI machine may run
+# other work besides. A timeout is counted in the shadow's health and coverage, not compared.
+TIMEOUT_ALLOWANCE = 0.01
 Snapshot = dict[str, tuple[int, int, int, int]]
 
 
@@ -145,14 +147,46 @@ def traffic(url: str, plan: LoadPlan) -> dict[str, Any]:
 def run_mode(url: str, mode: Mode, plan: LoadPlan) -> ModeRun:
     """Every domain to ``mode``, one traffic run, and its checks."""
     move_all(url, mode)
-    before = snapshot(url)
+    before, before_run = snapshot(url), last_change(url)
     summary = traffic(url, plan)
     after = snapshot(url)
     run = ModeRun(mode, summary)
     run.problems += tally_problems(summary["tally"], before, after)
     run.problems += comparison_problems(summary["comparisons"], mode)
     run.problems += outcome_problems(summary, mode)
+    if any(p.startswith("flags:") for p in run.problems):
+        run.problems += [f"flags: {change}" for change in changes_since(url, before_run)]
     return run
+
+
+def last_change(url: str) -> int:
+    """The id of the newest flag audit row (0 if none)."""
+    return int(_one(url, "SELECT coalesce(max(id), 0) FROM flag_audit")[0])
+
+
+def changes_since(url: str, after_id: int) -> list[str]:
+    """The flag changes recorded after ``after_id``: who moved which domain, and why."""
+    sql = """SELECT domain, previous_mode, mode, actor, reason FROM flag_audit
+             WHERE id > %s ORDER BY id"""
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, (after_id,))
+            return [f"{d} {p} -> {m} by {a}: {r}" for d, p, m, a, r in cur.fetchall()]
+    finally:
+        conn.close()
+
+
+def _one(url: str, sql: str) -> tuple[Any, ...]:
+    conn = psycopg2.connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            row = cur.fetchone()
+            assert row is not None
+            return tuple(row)
+    finally:
+        conn.close()
 
 
 def tally_problems(tally: dict[str, Any] | None, before: Snapshot, after: Snapshot) -> list[str]:
@@ -226,9 +260,9 @@ def timeout_problems(rows: list[dict[str, Any]], right: tuple[str, str, str]) ->
 def outcome_problems(summary: dict[str, Any], mode: Mode) -> list[str]:
     """Errors, recorded divergences, moved flags, an idle run."""
     problems = [f"errors: {name} x{n}" for name, n in summary["errors"].items()]
-    disagreed = summary["divergences"] - timed_out(summary["comparisons"], mode)
-    if disagreed != 0:
-        problems.append(f"divergences: {disagreed} recorded besides shadow timeouts")
+    # A shadow timeout is the shadow path's health, never recorded as a divergence.
+    if summary["divergences"] != 0:
+        problems.append(f"divergences: {summary['divergences']} recorded")
     for when in ("modes_before", "modes_after"):
         moved = {d: m for d, m in summary[when].items() if m != mode}
         if moved:

@@ -30,12 +30,12 @@ async def system(seeded_database: str) -> AsyncIterator[Any]:
         yield opened
 
 
-def diverge(system: Any, n: int) -> float:
-    """``n`` shadowed reads whose paths disagree, as the runner reports them; slowest in s."""
+def diverge(system: Any, n: int) -> list[float]:
+    """``n`` shadowed reads whose paths disagree, as the runner reports them; each one's s."""
     from shadow.observation import Observation
 
     operation = system.router.registry.get("get_player_by_id")
-    slowest = 0.0
+    took = []
     for i in range(n):
         started = time.perf_counter()
         system.shadow.engine.observe(
@@ -45,8 +45,8 @@ def diverge(system: Any, n: int) -> float:
             mode="shadow",
             inputs={"player_id": f"p{i}"},
         )
-        slowest = max(slowest, time.perf_counter() - started)
-    return slowest
+        took.append(time.perf_counter() - started)
+    return took
 
 
 def dropped(system: Any) -> float:
@@ -71,7 +71,7 @@ class TestStoreUnreachable:
             run_traffic(lambda i: system.router.get_player_by_id(ids[i % len(ids)]), traffic, stop)
         )
         try:
-            slowest_record = diverge(system, 200)
+            records = sorted(diverge(system, 200))
             await asyncio.sleep(OUTAGE_S)
         finally:
             stop.set()
@@ -80,10 +80,14 @@ class TestStoreUnreachable:
             await holder.close()
         MEASURED.append(
             f"store outage: {traffic.total} calls, slowest {traffic.slowest_s * 1000:.1f} ms; "
-            f"slowest record {slowest_record * 1e6:.0f} µs; dropped {dropped(system):.0f}"
+            f"record median {records[100] * 1e6:.0f} µs, slowest {records[-1] * 1e6:.0f} µs; "
+            f"dropped {dropped(system):.0f}"
         )
         assert set(traffic.outcomes) == {"ok"} and traffic.slowest_s < 0.5
-        assert slowest_record < 0.05  # never waits for the store (the outage lasts 3 s)
+        # Never waits for the store: a wait would last the whole 3 s outage. The slowest of 200
+        # may still meet a pause of a busy machine (a collection, the scheduler), so its margin
+        # is a third of the outage; the median shows the usual cost.
+        assert records[100] < 0.005 and records[-1] < OUTAGE_S / 3
         assert dropped(system) > 0
         await system.divergences.flush(10)
         before = sum(g.count for g in await system.divergences.groups(domain="player"))
