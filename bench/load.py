@@ -124,15 +124,15 @@ def traffic(url: str, plan: LoadPlan) -> dict[str, Any]:
         "DATABASE_URL": url,
         "DUALPATH_FLAG_PROVIDER": "postgres",
         # The run saturates both cores on purpose, so each path's latency is mostly queueing
-        # for a core (action p50 ~350 ms, p99 1-2.5 s). The guard's latency ratio would then
-        # judge the machine, not the path; and an async shadow write, on the same crowded
-        # event loop, can run past the 250 ms it may hold its restored rows: a shadow
-        # timeout, which the guard counts as the shadow's own error (three in a minute
-        # rolled `container` back once). So these two are set for this machine, not for
-        # production. The guard's divergence and error thresholds stay at their defaults,
-        # and a rollback on those still fails the run ("flags" problems).
+        # for a core (action p50 0.4-1.4 s, p99 1.5-6 s). The guard's latency and tail rules
+        # would then judge the machine, not the path: they still judge, as dry runs
+        # (recorded, never acted on). And an async shadow write, on the same crowded event
+        # loop, can run past the 250 ms it may hold its restored rows: a shadow timeout,
+        # the shadow's own error. So these two are set for this machine, not for
+        # production. The guard's divergence and error rules act at their defaults, and a
+        # rollback on those still fails the run ("flags" problems, with the guard's reason).
         "DUALPATH_SHADOW_WRITE_HOLD_MS": "2000",
-        "DUALPATH_GUARD_MAX_P99_RATIO": "1000",
+        "DUALPATH_GUARD_ENFORCE_LATENCY": "false",
     }
     done = subprocess.run(
         [*DUALPATH, *args], cwd=ROOT, env=env, capture_output=True, text=True,
