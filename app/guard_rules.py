@@ -261,7 +261,7 @@ def catastrophe(calls: Sequence[Call], span: float, limits: Thresholds) -> Verdi
 
 
 def paired_errors(calls: Sequence[Call], limits: Thresholds) -> Verdict:
-    """McNemar on the discordant pairs, with the floor ``max_error_rate`` on the excess.
+    """McNemar on the discordant pairs, with the floor ``max_error_rate`` on the excess's bound.
 
     Only compared calls count: a shadow cut short by its timeout or its write hold did not
     fail, it was not waited for (a saturated machine does that to either path); timeouts
@@ -273,9 +273,12 @@ def paired_errors(calls: Sequence[Call], limits: Thresholds) -> Verdict:
     c_ = sum(c.legacy_fault and not c.async_fault for c in calls)
     p = mcnemar_p(b, c_)
     excess = (b - c_) / n if n else 0.0
-    fail = b >= limits.min_exceedances and p <= limits.test_tail and excess >= limits.max_error_rate
+    # Material as well as significant: the excess's lower bound (b's Wilson bound, less the
+    # pairs where legacy alone failed) clears the floor, not just its estimate.
+    least = wilson_bounds(b, n, limits.test_tail)[0] - c_ / n if n else 0.0
+    fail = b >= limits.min_exceedances and p <= limits.test_tail and least > limits.max_error_rate
     detail = f"McNemar: async alone failed {b}, legacy alone {c_}, p {p:.3g}; excess {excess:.2%}"
-    extra = {"async_only": b, "legacy_only": c_, "p": p, "excess": excess}
+    extra = {"async_only": b, "legacy_only": c_, "p": p, "excess": excess, "excess_low": least}
     return _rate_verdict(
         "errors", b, n, limits, limits.max_error_rate, key="pairs", tail_p=limits.test_tail,
         fail=fail, detail=detail, extra=extra,

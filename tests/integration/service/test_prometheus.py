@@ -77,7 +77,9 @@ def wait_for_scrapes(url: str, log: Path, deadline_s: float = 120) -> None:
     query = f'sum_over_time(up{{job="dualpath"}}[{RATE_WINDOW}])'
     while time.monotonic() < deadline:
         try:
-            found = query_prometheus(url, query)
+            # Prometheus answers 503 until its storage is ready: not ready yet, not an error.
+            ready = httpx.get(f"{url}/-/ready", timeout=10).status_code == 200
+            found = query_prometheus(url, query) if ready else []
         except httpx.HTTPError:
             found = []
         if found and float(found[0]["value"][1]) >= SCRAPES:

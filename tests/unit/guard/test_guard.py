@@ -199,6 +199,21 @@ class TestRules:
         erring = by_rule(judge("live", calls(5000, async_fail=0.02), NOW, limits), "errors")
         assert erring.extra["p"] < limits.test_tail and not erring.failed
 
+    def test_mcnemar_excess_must_clear_the_floor_at_its_lower_bound(self) -> None:
+        from app.guard_rules import paired_errors
+
+        # 36 of 1,485 pairs failed on async alone: significant, an excess of 2.4% over the 1%
+        # floor, but the excess's lower bound (0.99%) does not clear it; twice the pairs do.
+        seen = [c._replace(async_fault=i < 36, legacy_fault=False) for i, c in
+                enumerate(calls(1485, seed=7))]  # fmt: skip
+        unsure = paired_errors(seen, LIMITS)
+        assert unsure.extra["p"] < LIMITS.test_tail and unsure.extra["excess"] > 0.02
+        assert unsure.ci[0] < LIMITS.max_error_rate and not unsure.failed
+        more = [c._replace(async_fault=i < 72, legacy_fault=False) for i, c in
+                enumerate(calls(2970, seed=7))]  # fmt: skip
+        sure = paired_errors(more, LIMITS)
+        assert sure.failed and sure.ci[0] > LIMITS.max_error_rate
+
     def test_divergence_in_live_only(self) -> None:
         diverging = calls(3000, diverge=0.01, seed=5)
         found = by_rule(judge("live", diverging, NOW, LIMITS), "divergence")
