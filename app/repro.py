@@ -38,6 +38,7 @@ from shadow.records import DivergenceGroup, Exemplar
 
 __all__ = ["Replay", "exemplar_data", "replay", "reproduction", "write_reproduction"]
 
+QUOTES = '"' * 3
 #: Time enough for a replay's statements (the runner's own hold is for live traffic).
 _CONFIG = RunnerConfig(write_hold_ms=30_000, shadow_timeout_s=30.0)
 
@@ -48,6 +49,8 @@ Run from the project root: ``pytest {filename}``. It uses DATABASE_URL (a databa
 schema) or a fresh database on the test PostgreSQL; it inserts the captured rows, runs
 {operation} on both paths, each in a transaction it rolls back, and asserts that they agree.
 It fails while the divergence is in the code and passes once it is fixed.
+
+Captured: {note}.
 """
 
 import json
@@ -90,10 +93,10 @@ class Replay:
 def exemplar_data(group: DivergenceGroup, exemplar: Exemplar) -> dict[str, Any]:
     """The plain data a reproduction carries for one exemplar of ``group``.
 
-    A write carries the rows its primary captured. A read of a player carries the row the
-    primary's read returned: a ``Player``'s fields are the ``players`` row's columns.
+    A write carries the rows its primary captured before it wrote; a read, the rows its
+    primary returned (``app.read_rows``). ``captured_note`` says which, or why there are none.
     """
-    captured = exemplar.captured or _read_rows(group.operation, exemplar.primary_result)
+    captured, note = _captured_state(group.operation, exemplar)
     return {
         "signature": group.signature,
         "domain": group.domain,
@@ -105,26 +108,33 @@ def exemplar_data(group: DivergenceGroup, exemplar: Exemplar) -> dict[str, Any]:
         "code_version": exemplar.code_version,
         "inputs": exemplar.inputs,
         "captured": captured,
+        "captured_note": note,
         "primary_result": exemplar.primary_result,
         "shadow_result": exemplar.shadow_result,
         "diff": exemplar.diff,
     }
 
 
-def _read_rows(operation: str, primary: Any) -> list[dict[str, Any]] | None:
-    """The rows a read returned on the primary side, where its result is one whole row."""
-    from app.operations import PLAYER, build_registry
-    from persistence import api
-    from persistence.models import Player
-    from routing.shadowing.rows import plain_captured
+def _captured_state(operation: str, exemplar: Exemplar) -> tuple[Any, str]:
+    """The rows a replay of ``exemplar`` inserts, and a sentence saying what they are."""
+    from app.operations import build_registry
+    from app.read_rows import count_rows, read_state
 
-    value = (primary or {}).get("value")
-    if build_registry().get(operation).kind != "read" or not isinstance(value, Mapping):
-        return None
-    returns = typing.get_type_hints(getattr(api.AsyncPersistence, operation)).get("return")
-    if Player not in (*typing.get_args(returns), returns) or "player_id" not in value:
-        return None
-    return plain_captured(((PLAYER, str(value["player_id"]), ([dict(value)],)),))
+    if build_registry().get(operation).kind == "read":
+        state = read_state(operation, exemplar.inputs or {}, exemplar.primary_result)
+        captured, note = state.captured, state.note
+    elif exemplar.captured:
+        captured = exemplar.captured
+        note = f"the rows the primary's {operation} started from: {count_rows(captured)}"
+    else:
+        captured, note = None, f"the primary's {operation} captured no rows"
+    if captured is None:
+        note += f"; it replays on the rows of the database it runs on ({UNCAPTURED})"
+    return captured, note
+
+
+#: What a reproduction without captured rows needs to reproduce anything.
+UNCAPTURED = "set DATABASE_URL to a database that holds them"
 
 
 def reproduction(data: Mapping[str, Any], filename: str) -> str:
@@ -139,6 +149,7 @@ def reproduction(data: Mapping[str, Any], filename: str) -> str:
         mode=data["mode"],
         primary=data["primary_path"],
         filename=filename,
+        note=(data.get("captured_note") or "-").replace(QUOTES, "'"),
         data=json.dumps(data, indent=2, sort_keys=True).replace('"""', '\\"\\"\\"'),
     )
 
