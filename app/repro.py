@@ -339,25 +339,30 @@ class _UncheckedAsync:
 def _database() -> Iterator[tuple[str, bool]]:
     """``DATABASE_URL``, else a fresh migrated database on the test PostgreSQL (dropped after).
 
-    The test PostgreSQL is ``DUALPATH_TEST_ADMIN_URL``, else the one on 127.0.0.1:5432. Yields
-    the URL and whether the database is a fresh one.
+    The test PostgreSQL is chosen as the test suite chooses it (``tests.database.resolve``):
+    ``DUALPATH_TEST_ADMIN_URL``, else the one on 127.0.0.1:5432 if it answers, else an
+    embedded PostgreSQL in a temporary directory (as ``make run`` has without DATABASE_URL),
+    stopped and removed after. Yields the URL and whether the database is a fresh one.
     """
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url, False
         return
     from persistence.migrate import upgrade
-    from tests.database import ADMIN_URL_ENV, LOCAL_URL, database_url
+    from tests.database import database_url, resolve
 
-    admin = os.environ.get(ADMIN_URL_ENV) or LOCAL_URL
+    server = resolve(os.environ)
     name = f"dualpath_repro_{uuid.uuid4().hex[:12]}"
-    _admin(admin, f'CREATE DATABASE "{name}"')
     try:
-        url = database_url(admin, name)
-        upgrade(url)
-        yield url, True
+        _admin(server.admin_url, f'CREATE DATABASE "{name}"')
+        try:
+            url = database_url(server.admin_url, name)
+            upgrade(url)
+            yield url, True
+        finally:
+            _admin(server.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.stop()
 
 
 def _admin(admin_url: str, statement: str) -> None:
