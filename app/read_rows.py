@@ -35,9 +35,18 @@ from app.operations import CONTAINER, DECLARATIONS, ITEM, PLAYER
 from routing.declarations import Declaration
 from routing.keys import compile_key
 from routing.shadowing.rows import Entity, RowGroup, plain_captured
+from shadow.normalise import normalise
 from shadow.redact import REDACTED, redact_rows
 
-__all__ = ["PROFESSION", "ROOM", "ReadState", "count_rows", "read_state"]
+__all__ = [
+    "NOT_REPRODUCED",
+    "PROFESSION",
+    "ROOM",
+    "ReadState",
+    "count_rows",
+    "read_state",
+    "unreproduced",
+]
 
 Rows = list[dict[str, Any]]
 
@@ -198,3 +207,47 @@ def count_rows(captured: list[dict[str, Any]]) -> str:
         for group in entity["groups"]:
             counts[group["table"]] = counts.get(group["table"], 0) + len(group["rows"])
     return ", ".join(f"{n} {table}" for table, n in counts.items()) or "none"
+
+
+#: The key of a replay's diff when both paths agreed on something the read never returned.
+NOT_REPRODUCED = "not reproduced"
+
+
+def unreproduced(
+    data: Mapping[str, Any], value: Any, error: BaseException | None
+) -> dict[str, Any]:
+    """Nothing when a read, replayed on a fresh database, returned what one of the paths
+    returned when it diverged; else what it returned instead.
+
+    Both paths agreeing shows a fix only if they read the state the read saw: on rows that
+    are not that state (a list past an offset, a result that was not rows) they agree on
+    something else. ``"[redacted]"`` in the recorded value matches any placeholder.
+    """
+    replayed = {"value": normalise(value), "error": _class_of(error)}
+    for side in (data.get("primary_result"), data.get("shadow_result")):
+        if side and _error_class(side) == replayed["error"]:
+            if replayed["error"] is not None or _matches(side.get("value"), replayed["value"]):
+                return {}
+    recorded = data.get("primary_result") or {}
+    return {NOT_REPRODUCED: {"primary": recorded.get("value"), "replayed": replayed["value"]}}
+
+
+def _class_of(error: BaseException | None) -> str | None:
+    return None if error is None else f"{type(error).__module__}.{type(error).__qualname__}"
+
+
+def _error_class(side: Mapping[str, Any]) -> str | None:
+    error = side.get("error")
+    return error.get("class") if isinstance(error, Mapping) else None
+
+
+def _matches(recorded: Any, replayed: Any) -> bool:
+    if recorded == REDACTED:
+        return True
+    if isinstance(recorded, Mapping) and isinstance(replayed, Mapping):
+        return recorded.keys() == replayed.keys() and all(
+            _matches(recorded[k], replayed[k]) for k in recorded
+        )
+    if isinstance(recorded, list) and isinstance(replayed, list):
+        return len(recorded) == len(replayed) and all(map(_matches, recorded, replayed))
+    return bool(recorded == replayed)

@@ -145,3 +145,41 @@ class TestNotCaptured:
         state = read_state("get_player_by_id", {"args": ["x"]}, failed)
         assert state.captured is None
         assert "ValidationError" in state.note
+
+
+class TestUnreproduced:
+    """A replay that agrees must agree on what one path returned when the read diverged."""
+
+    def data(self, primary: Any, shadow: Any) -> dict[str, Any]:
+        return {"primary_result": returned(primary), "shadow_result": returned(shadow)}
+
+    def test_agreeing_on_either_sides_value_is_reproduced(self) -> None:
+        from app.read_rows import unreproduced
+
+        data = self.data([{"level": 2}], [{"level": 3}])
+        assert unreproduced(data, [{"level": 2}], None) == {}
+        assert unreproduced(data, [{"level": 3}], None) == {}
+
+    def test_agreeing_on_something_else_is_not(self) -> None:
+        from app.read_rows import NOT_REPRODUCED, unreproduced
+
+        data = self.data([{"level": 2}], [{"level": 3}])
+        found = unreproduced(data, [], None)
+        assert found == {NOT_REPRODUCED: {"primary": [{"level": 2}], "replayed": []}}
+        assert unreproduced(data, [{"level": 2}, {"level": 2}], None)
+
+    def test_a_redacted_field_matches_its_placeholder(self) -> None:
+        from app.read_rows import unreproduced
+
+        data = self.data({"name": REDACTED, "level": 2}, None)
+        assert unreproduced(data, {"name": "redacted-name-players-0", "level": 2}, None) == {}
+        assert unreproduced(data, {"name": "redacted-name-players-0", "level": 5}, None)
+
+    def test_the_same_error_class_is_reproduced(self) -> None:
+        from app.read_rows import unreproduced
+        from persistence.errors import ValidationError
+
+        error = {"class": "persistence.errors.ValidationError", "message": "bad"}
+        data = {"primary_result": {"value": None, "error": error}, "shadow_result": None}
+        assert unreproduced(data, None, ValidationError("bad")) == {}
+        assert unreproduced(data, None, None)

@@ -174,3 +174,47 @@ class TestReproductionOfReads:
         )
         text = await _reproduce(url, bugged, tmp_path, ("container", "get_container", [found[0]]))
         assert f"1 containers, {found[1]} container_contents" in text
+
+
+class TestRowsThatAreNotTheState:
+    """A read the captured rows cannot replay fails, saying so, instead of passing."""
+
+    async def test_a_list_past_an_offset(self, world: SeedSummary) -> None:
+        import asyncio
+        from datetime import UTC, datetime
+
+        from app.repro import exemplar_data, replay
+        from shadow.records import DivergenceGroup, Exemplar
+
+        player = {
+            "player_id": str(world.player_ids[0]), "user_id": str(world.player_ids[1]),
+            "name": "Ann", "current_room_id": "hall", "profession_id": 0,
+            "stats": {"current_health": 90, "max_health": 100, "strength": 50, "dexterity": 50,
+                      "constitution": 50, "intelligence": 50, "wisdom": 50, "charisma": 50,
+                      "sanity": 100, "fear": 0, "corruption": 0, "occult_knowledge": 0,
+                      "position": "standing"},
+            "inventory": [], "equipped": {}, "experience_points": 0, "level": 2,
+            "is_admin": False, "created_at": "2026-01-01T00:00:00+00:00",
+            "last_active": "2026-01-01T00:00:00+00:00",
+        }  # fmt: skip
+        now = datetime.now(UTC)
+        group = DivergenceGroup(
+            "b" * 32, "player", "list_players", "result_mismatch", ("root[0]['level']",), 1,
+            "open", now, now,
+        )  # fmt: skip
+
+        def exemplar(offset: int) -> Exemplar:
+            return Exemplar(
+                1, "b" * 32, {"args": [1, offset], "kwargs": {}}, "legacy",
+                {"path": "legacy", "value": [player], "error": None},
+                {"path": "async", "value": [{**player, "level": 3}], "error": None},
+                {}, "", "shadow", 1.0, 1.0, "dev", now,
+            )  # fmt: skip
+
+        on_its_rows = await asyncio.to_thread(replay, exemplar_data(group, exemplar(0)))
+        assert on_its_rows.agree, on_its_rows.diff  # the fix: both return the inserted row
+        past = await asyncio.to_thread(replay, exemplar_data(group, exemplar(1)))
+        assert not past.agree and set(past.diff) == {"not reproduced"}
+        assert past.diff["not reproduced"]["replayed"] == []
+        with pytest.raises(AssertionError, match="not on what the read returned"):
+            past.assert_agree()
