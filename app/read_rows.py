@@ -154,6 +154,9 @@ def _returned(operation: str, model: type, values: list[Any]) -> ReadState:
     if not values:
         return ReadState([], f"{operation} returned no rows on the primary: none to insert")
     mapping = _models()[model]
+    if not all(isinstance(v, Mapping) and v.get(mapping.key) is not None for v in values):
+        note = f"{operation} returned a {model.__name__} without its {mapping.key}, not its rows"
+        return ReadState(None, note)
     captured = plain_captured(
         tuple((mapping.entity, str(v[mapping.key]), mapping.rows(v)) for v in values)
     )

@@ -127,7 +127,8 @@ def _captured_state(operation: str, exemplar: Exemplar) -> tuple[Any, str]:
     from app.operations import build_registry
     from app.read_rows import count_rows, read_state
 
-    if build_registry().get(operation).kind == "read":
+    registry = build_registry()
+    if operation in registry.names() and registry.get(operation).kind == "read":
         state = read_state(operation, exemplar.inputs or {}, exemplar.primary_result)
         captured, note = state.captured, state.note
     elif exemplar.captured:

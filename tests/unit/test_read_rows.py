@@ -139,6 +139,12 @@ class TestNotCaptured:
         state = read_state("validate_and_fix_player_room", {"args": [PLAYER]}, returned(False))
         assert state.captured is None
 
+    def test_a_player_without_its_key(self) -> None:
+        partial = {"name": "Ann", "level": 2}
+        state = read_state("get_player_by_id", {"player_id": "p"}, returned(partial))
+        assert state.captured is None
+        assert "without its player_id" in state.note
+
     def test_an_error(self) -> None:
         error = {"class": "persistence.errors.ValidationError", "message": "bad"}
         failed = {"path": "legacy", "value": None, "error": error}
