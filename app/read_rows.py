@@ -135,7 +135,8 @@ def read_state(operation: str, inputs: Mapping[str, Any], primary: Any) -> ReadS
     declaration = next(d for d in DECLARATIONS if d.name == operation)
     if (value is None and model is not None) or (value is False and declaration.entity):
         return _absent(declaration, inputs, model)
-    return ReadState(None, f"{operation} returned {value!r}, not rows: its state is not captured")
+    shown = repr(value) if isinstance(value, bool | int | float) else f"a {type(value).__name__}"
+    return ReadState(None, f"{operation} returned {shown}, not rows it maps back: not captured")
 
 
 def _returns(operation: str) -> tuple[type | None, bool]:

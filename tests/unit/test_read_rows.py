@@ -133,7 +133,7 @@ class TestNotCaptured:
     def test_an_item_that_exists_is_not_its_row(self) -> None:
         state = read_state("item_instance_exists", {"args": ["sword-1"]}, returned(True))
         assert state.captured is None
-        assert "not rows" in state.note
+        assert "returned True, not rows" in state.note
 
     def test_a_room_fix_returns_a_bool(self) -> None:
         state = read_state("validate_and_fix_player_room", {"args": [PLAYER]}, returned(False))
