@@ -24,8 +24,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# `make run DEMO_BUG=room-name-upper`: the same with one deliberate divergence (`dualpath run --help`).
 run: install
-	$(BIN)/dualpath run
+	$(BIN)/dualpath run $(if $(DEMO_BUG),--demo-bug $(DEMO_BUG))
 
 test: test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

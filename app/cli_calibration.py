@@ -105,10 +105,11 @@ def repro(
 ) -> None:
     """Write a group's reproduction: a pytest file that fails while the divergence is there.
 
-    It inserts the rows the call started from, runs the operation on both paths (each in a
+    It inserts the rows the call started from (a write's rows as its primary captured them,
+    a read's as its primary returned them), runs the operation on both paths (each in a
     transaction it rolls back) and asserts that results, errors, write effects and events
-    agree. Run it from the project root with pytest; it uses DATABASE_URL or the test
-    PostgreSQL.
+    agree. It says what it captured, and warns when a call's rows could not be captured.
+    Run it from the project root with pytest; it uses DATABASE_URL or the test PostgreSQL.
 
     Example: dualpath divergences repro 3f2a9c0d1b7e4a5f9c8d7e6f5a4b3c2d -o repro.py
     """
@@ -125,8 +126,13 @@ def repro(
             f"group {signature} has {len(exemplars)} exemplar(s); --exemplar {exemplar} is not one"
         )
     target = output or Path(f"repro_{signature[:12]}.py")
-    written = write_reproduction(exemplar_data(group, exemplars[exemplar - 1]), target)
+    data = exemplar_data(group, exemplars[exemplar - 1])
+    written = write_reproduction(data, target)
     typer.echo(f"wrote {written}; run: pytest {written}")
+    if data["captured"] is None:
+        typer.secho(f"warning: captured: {data['captured_note']}", err=True, fg=typer.colors.YELLOW)
+    else:
+        typer.echo(f"captured: {data['captured_note']}")
 
 
 def register(app: typer.Typer) -> None:

@@ -5,20 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+import shutil
 import signal
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import typer
 from pydantic import SecretStr
 
-from app.demo_bugs import DEMO_BUGS, describe
+from app.demo_bugs import DEMO_BUGS, MARK, describe
 from app.settings import Settings
 from flags.model import Mode
 from observability import report_error
 
 if TYPE_CHECKING:
     from app.bootstrap import System
+    from shadow.records import DivergenceGroup
 
 # Two domains compared in shadow, one answered by the async path in live.
 DEMO_FLAGS: dict[str, tuple[Mode, ...]] = {
@@ -52,8 +57,10 @@ def run(
 
     With --demo-bug NAME one deliberate divergence is installed in the async path (this
     process only, recorded in the code version): within a minute the dashboard shows the
-    divergence and its diff, readiness is blocked, and `dualpath divergences repro` writes a
-    reproduction that fails. Plain `dualpath run` installs none.
+    divergence and its diff, readiness is blocked naming the group, and `dualpath
+    divergences repro` writes a reproduction that fails. Each group that diverges in the run
+    (three at most) is printed as it opens, with its diff's URL and the commands that
+    reproduce it. Plain `dualpath run` installs none.
 
     SIGTERM and SIGINT (Ctrl-C) stop it cleanly: the service stops taking requests, the
     traffic stops, the comparisons still running finish or are cancelled (their
@@ -110,8 +117,8 @@ def _demo_bug(name: str | None, settings: Settings) -> Iterator[Settings]:
     with install(name) as bug:
         typer.secho(f"demo bug {name}: {bug.description}", fg=typer.colors.YELLOW, bold=True)
         typer.echo(
-            "watch /dashboard/divergences, then: dualpath divergences list --status open;"
-            " dualpath divergences repro SIGNATURE -o repro.py && pytest repro.py"
+            "within a minute the divergence shows on /dashboard/divergences, and here with the"
+            " commands that reproduce it"
         )
         yield settings.model_copy(
             update={"code_version": version_with(settings.code_version, name)}
@@ -138,16 +145,74 @@ async def _serve(settings: Settings, shown_token: str, concurrency: int) -> None
         )
         stop_on_signals(server)
         traffic = asyncio.create_task(_background_traffic(system, concurrency))
-        base = f"http://{settings.host}:{settings.port}"
+        watch = asyncio.create_task(_announce_divergences(system, base_of(settings)))
+        base = base_of(settings)
         typer.secho(f"\ndashboard: {base}/dashboard", fg=typer.colors.GREEN, bold=True)
         typer.secho(f"ops token: {shown_token}", fg=typer.colors.GREEN, bold=True)
         typer.echo(f"game API:  {base}/docs\nstop with Ctrl-C\n")
         try:
             await server.serve()
         finally:
-            traffic.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await traffic
+            for task in (watch, traffic):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+def base_of(settings: Settings) -> str:
+    """The service's URL."""
+    return f"http://{settings.host}:{settings.port}"
+
+
+#: How many divergence groups ``dualpath run --demo-bug`` announces (the rest: the dashboard).
+ANNOUNCED = 3
+
+
+async def _announce_divergences(system: System, base: str, every_s: float = 1.0) -> None:
+    """With a demo bug: each group that diverges in this run (up to ``ANNOUNCED``), once,
+    with where to see its diff and how to reproduce it, as this shell runs the commands."""
+    if MARK not in system.settings.code_version:
+        return
+    since, shown = datetime.now(UTC), set[str]()
+    while len(shown) < ANNOUNCED:
+        try:
+            found = await system.divergences.groups(status="open", limit=20)
+        except Exception as exc:
+            report_error("run.watch_failed", exc)
+            found = []
+        for group in found:
+            if group.last_seen >= since and group.signature not in shown:
+                shown.add(group.signature)
+                _announce(group, base)
+        await asyncio.sleep(every_s)
+
+
+def _announce(group: DivergenceGroup, base: str) -> None:
+    dualpath, pytest = command("dualpath"), command("pytest")
+    typer.secho(
+        f"\ndivergence: {group.domain}.{group.operation} {group.kind} at"
+        f" {', '.join(group.diff_paths) or '-'}",
+        fg=typer.colors.YELLOW,
+        bold=True,
+    )
+    typer.echo(f"  its diff:   {base}/dashboard/divergences/{group.signature}")
+    typer.echo(f"  readiness:  {dualpath} status")
+    typer.echo(
+        f"  reproduce:  {dualpath} divergences repro {group.signature} -o repro.py"
+        f" && {pytest} repro.py\n"
+    )
+
+
+def command(name: str) -> str:
+    """``name`` as this shell runs the one installed beside this Python (``.venv/bin/...``
+    when the virtualenv is not on PATH)."""
+    here = Path(sys.prefix) / "bin" / name
+    if not here.exists() or shutil.which(name) == str(here):
+        return name
+    try:
+        return str(here.relative_to(Path.cwd()))
+    except ValueError:
+        return str(here)
 
 
 def _interrupted(_signum: int, _frame: object) -> NoReturn:

@@ -268,8 +268,10 @@ def _one(
     errors = _errors(rows, domain, _minute(since) if since else None)
     calls = sum(o.calls for o in operations)
     minutes = (now - since).total_seconds() / 60 if since else None
-    open_count = sum(1 for g in groups if g["domain"] == domain)
-    evidence = _evidence(mode, minutes, open_count, operations, errors, calls, rules)
+    here = [g for g in groups if g["domain"] == domain]
+    named = tuple(f"{g['operation']} {g['signature']}" for g in here if "signature" in g)
+    open_count = len(here)
+    evidence = _evidence(mode, minutes, (open_count, named), operations, errors, calls, rules)
     outcome = _overall(evidence)
     next_mode = _next(mode)
     blockers = tuple(_reason(v) for v in _ordered(evidence))
@@ -357,7 +359,7 @@ def _errors(rows: Sequence[RollupFields], domain: str, start: datetime | None) -
 def _evidence(
     mode: Mode,
     minutes: float | None,
-    open_count: int,
+    open_groups: tuple[int, tuple[str, ...]],
     operations: Sequence[OperationFigures],
     errors: Mapping[str, int],
     calls: int,
@@ -372,7 +374,7 @@ def _evidence(
         return (error_rule,) if calls else ()
     return (
         soak_rule(minutes, rules.min_minutes, mode),
-        open_groups_rule(open_count),
+        open_groups_rule(*open_groups),
         error_rule,
         *_divergence_rules(operations, rules),
     )

@@ -17,6 +17,7 @@ which is the confidence the verdict states.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from app.verdicts import Outcome, Verdict, comparisons_needed, wilson_interval, wilson_upper
 from flags.model import Mode
@@ -186,9 +187,16 @@ def soak_rule(minutes: float | None, min_minutes: float, mode: Mode) -> Verdict:
     )
 
 
-def open_groups_rule(open_groups: int) -> Verdict:
-    """Every divergence group of the domain is triaged: fixed, or ignored with a reason."""
+def open_groups_rule(open_groups: int, named: Sequence[str] = ()) -> Verdict:
+    """Every divergence group of the domain is triaged: fixed, or ignored with a reason.
+
+    ``named`` are the open groups as ``"operation signature"``: the detail names the first
+    few, so the verdict says which group to look at (``dualpath divergences repro SIGNATURE``).
+    """
     plural = "s" if open_groups != 1 else ""
+    shown = ", ".join(named[:NAMED_GROUPS])
+    if len(named) > NAMED_GROUPS:
+        shown += f" and {len(named) - NAMED_GROUPS} more"
     return Verdict(
         rule=OPEN_GROUPS_RULE,
         outcome=Outcome.FAIL if open_groups else Outcome.PASS,
@@ -196,8 +204,13 @@ def open_groups_rule(open_groups: int) -> Verdict:
         estimate=float(open_groups),
         ci=None,
         threshold=0,
-        detail=f"{open_groups} open divergence group{plural}",
+        detail=f"{open_groups} open divergence group{plural}" + (f" ({shown})" if shown else ""),
+        extra={"groups": [name.rpartition(" ")[2] for name in named]},
     )
+
+
+#: How many open groups a readiness verdict names.
+NAMED_GROUPS = 3
 
 
 def cells(verdict: Verdict) -> dict[str, str]:

@@ -38,6 +38,7 @@ from shadow.records import DivergenceGroup, Exemplar
 
 __all__ = ["Replay", "exemplar_data", "replay", "reproduction", "write_reproduction"]
 
+QUOTES = '"' * 3
 #: Time enough for a replay's statements (the runner's own hold is for live traffic).
 _CONFIG = RunnerConfig(write_hold_ms=30_000, shadow_timeout_s=30.0)
 
@@ -48,6 +49,8 @@ Run from the project root: ``pytest {filename}``. It uses DATABASE_URL (a databa
 schema) or a fresh database on the test PostgreSQL; it inserts the captured rows, runs
 {operation} on both paths, each in a transaction it rolls back, and asserts that they agree.
 It fails while the divergence is in the code and passes once it is fixed.
+
+Captured: {note}.
 """
 
 import json
@@ -82,18 +85,25 @@ class Replay:
 
     def assert_agree(self) -> None:
         """``AssertionError`` with the differences, unless both paths agree."""
+        from app.read_rows import NOT_REPRODUCED
+
+        shown = json.dumps(self.diff, indent=2, sort_keys=True, default=str)
+        if NOT_REPRODUCED in self.diff:
+            raise AssertionError(
+                f"{self.operation}: both paths agree, but not on what the read returned when it"
+                f" diverged: the rows inserted are not the state it read ({UNCAPTURED}):\n{shown}"
+            )
         if self.diff:
-            shown = json.dumps(self.diff, indent=2, sort_keys=True, default=str)
             raise AssertionError(f"{self.operation}: the paths disagree:\n{shown}")
 
 
 def exemplar_data(group: DivergenceGroup, exemplar: Exemplar) -> dict[str, Any]:
     """The plain data a reproduction carries for one exemplar of ``group``.
 
-    A write carries the rows its primary captured. A read of a player carries the row the
-    primary's read returned: a ``Player``'s fields are the ``players`` row's columns.
+    A write carries the rows its primary captured before it wrote; a read, the rows its
+    primary returned (``app.read_rows``). ``captured_note`` says which, or why there are none.
     """
-    captured = exemplar.captured or _read_rows(group.operation, exemplar.primary_result)
+    captured, note = _captured_state(group.operation, exemplar)
     return {
         "signature": group.signature,
         "domain": group.domain,
@@ -105,26 +115,34 @@ def exemplar_data(group: DivergenceGroup, exemplar: Exemplar) -> dict[str, Any]:
         "code_version": exemplar.code_version,
         "inputs": exemplar.inputs,
         "captured": captured,
+        "captured_note": note,
         "primary_result": exemplar.primary_result,
         "shadow_result": exemplar.shadow_result,
         "diff": exemplar.diff,
     }
 
 
-def _read_rows(operation: str, primary: Any) -> list[dict[str, Any]] | None:
-    """The rows a read returned on the primary side, where its result is one whole row."""
-    from app.operations import PLAYER, build_registry
-    from persistence import api
-    from persistence.models import Player
-    from routing.shadowing.rows import plain_captured
+def _captured_state(operation: str, exemplar: Exemplar) -> tuple[Any, str]:
+    """The rows a replay of ``exemplar`` inserts, and a sentence saying what they are."""
+    from app.operations import build_registry
+    from app.read_rows import count_rows, read_state
 
-    value = (primary or {}).get("value")
-    if build_registry().get(operation).kind != "read" or not isinstance(value, Mapping):
-        return None
-    returns = typing.get_type_hints(getattr(api.AsyncPersistence, operation)).get("return")
-    if Player not in (*typing.get_args(returns), returns) or "player_id" not in value:
-        return None
-    return plain_captured(((PLAYER, str(value["player_id"]), ([dict(value)],)),))
+    registry = build_registry()
+    if operation in registry.names() and registry.get(operation).kind == "read":
+        state = read_state(operation, exemplar.inputs or {}, exemplar.primary_result)
+        captured, note = state.captured, state.note
+    elif exemplar.captured:
+        captured = exemplar.captured
+        note = f"the rows the primary's {operation} started from: {count_rows(captured)}"
+    else:
+        captured, note = None, f"the primary's {operation} captured no rows"
+    if captured is None:
+        note += f"; it replays on the rows of the database it runs on ({UNCAPTURED})"
+    return captured, note
+
+
+#: What a reproduction without captured rows needs to reproduce anything.
+UNCAPTURED = "set DATABASE_URL to a database that holds them"
 
 
 def reproduction(data: Mapping[str, Any], filename: str) -> str:
@@ -139,6 +157,7 @@ def reproduction(data: Mapping[str, Any], filename: str) -> str:
         mode=data["mode"],
         primary=data["primary_path"],
         filename=filename,
+        note=(data.get("captured_note") or "-").replace(QUOTES, "'"),
         data=json.dumps(data, indent=2, sort_keys=True).replace('"""', '\\"\\"\\"'),
     )
 
@@ -195,6 +214,10 @@ async def _replay(data: Mapping[str, Any], url: str, fresh: bool) -> Replay:
     diff = {p: d for m in found.mismatches for p, d in (m.detail or {m.kind: {}}).items()}
     if done_legacy.skipped or done_async.skipped:
         diff = {"replay": {"legacy": done_legacy.skipped, "async": done_async.skipped}}
+    elif not diff and fresh and operation.kind == "read":
+        from app.read_rows import unreproduced
+
+        diff = unreproduced(data, done_legacy.value, done_legacy.error)
     return Replay(name, done_legacy, done_async, diff)
 
 
@@ -328,25 +351,30 @@ class _UncheckedAsync:
 def _database() -> Iterator[tuple[str, bool]]:
     """``DATABASE_URL``, else a fresh migrated database on the test PostgreSQL (dropped after).
 
-    The test PostgreSQL is ``DUALPATH_TEST_ADMIN_URL``, else the one on 127.0.0.1:5432. Yields
-    the URL and whether the database is a fresh one.
+    The test PostgreSQL is chosen as the test suite chooses it (``tests.database.resolve``):
+    ``DUALPATH_TEST_ADMIN_URL``, else the one on 127.0.0.1:5432 if it answers, else an
+    embedded PostgreSQL in a temporary directory (as ``make run`` has without DATABASE_URL),
+    stopped and removed after. Yields the URL and whether the database is a fresh one.
     """
     url = os.environ.get("DATABASE_URL")
     if url:
         yield url, False
         return
     from persistence.migrate import upgrade
-    from tests.database import ADMIN_URL_ENV, LOCAL_URL, database_url
+    from tests.database import database_url, resolve
 
-    admin = os.environ.get(ADMIN_URL_ENV) or LOCAL_URL
+    server = resolve(os.environ)
     name = f"dualpath_repro_{uuid.uuid4().hex[:12]}"
-    _admin(admin, f'CREATE DATABASE "{name}"')
     try:
-        url = database_url(admin, name)
-        upgrade(url)
-        yield url, True
+        _admin(server.admin_url, f'CREATE DATABASE "{name}"')
+        try:
+            url = database_url(server.admin_url, name)
+            upgrade(url)
+            yield url, True
+        finally:
+            _admin(server.admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
-        _admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        server.stop()
 
 
 def _admin(admin_url: str, statement: str) -> None:

@@ -49,21 +49,27 @@ def redact_rows(captured: Any, fields: Collection[str] = DEFAULT_REDACTED) -> An
     """Captured rows with each redacted column replaced by a deterministic placeholder.
 
     A reproduction inserts these rows, so a placeholder must be a valid, distinct value:
-    ``redacted-<column>-<table>-<row>`` (the same for the same exemplar, unique per row).
+    ``redacted-<column>-<table>-<row>``, ``<row>`` counting the table's rows across every
+    entity (the same for the same exemplar, unique per row).
     """
     if not captured:
         return captured
+    seen: dict[str, int] = {}
     return [
-        {**entity, "groups": [_placeholders(g, fields) for g in entity["groups"]]}
+        {**entity, "groups": [_placeholders(g, fields, seen) for g in entity["groups"]]}
         for entity in captured
     ]
 
 
-def _placeholders(group: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+def _placeholders(
+    group: Mapping[str, Any], fields: Collection[str], seen: dict[str, int]
+) -> dict[str, Any]:
     table = group["table"]
+    first = seen.get(table, 0)
+    seen[table] = first + len(group["rows"])
     rows = [
         {k: f"redacted-{k}-{table}-{i}" if k in fields and v is not None else v
          for k, v in row.items()}
-        for i, row in enumerate(group["rows"])
+        for i, row in enumerate(group["rows"], start=first)
     ]  # fmt: skip
     return {**group, "rows": rows}

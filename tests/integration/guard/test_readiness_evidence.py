@@ -206,7 +206,9 @@ class TestReadinessOverHttp:
             low, high = wilson_bounds(1, NEEDED + 1)
             assert low < TARGET < high
             assert (found["outcome"], found["ready"]) == ("fail", False)
-            assert found["verdict"].startswith("blocked: 1 open divergence group; needs ")
+            [group] = await system.divergences.groups(domain=DOMAIN, status="open")
+            named = f"1 open divergence group ({WRITE} {group.signature})"
+            assert found["verdict"].startswith(f"blocked: {named}; needs ")
             assert (
                 f"({WRITE}: 1 divergence in {NEEDED + 1} of "
                 f"{found['needed_comparisons'] + NEEDED + 1} comparisons "

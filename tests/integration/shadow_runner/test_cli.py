@@ -93,6 +93,51 @@ class TestTriage:
         assert signature in result.stdout and "player.get_player_by_id" in result.stdout
 
 
+def never_exists(original: Any) -> Any:
+    async def item_instance_exists(item_instance_id: str) -> bool:
+        await original(item_instance_id)
+        return False
+
+    return item_instance_exists
+
+
+class TestReproductionSaysWhatItCaptured:
+    """``repro`` says what the file inserts, and warns when a read's rows cannot be captured."""
+
+    async def test_captured_rows(self, database_url: str, signature: str, tmp_path: Path) -> None:
+        target = tmp_path / "repro.py"
+        done = dualpath(database_url, "divergences", "repro", signature, "-o", str(target))
+        assert done.returncode == 0, done.stderr
+        assert "captured: the rows get_player_by_id returned on the primary: 1 players" in (
+            done.stdout
+        )
+        assert "warning" not in done.stderr
+
+    async def test_a_read_whose_result_is_not_rows(
+        self, system: System, world: SeedSummary, divergent_router: Any, tmp_path: Path
+    ) -> None:
+        import asyncpg
+
+        conn = await asyncpg.connect(system.database_url)
+        try:
+            item = await conn.fetchval("SELECT item_instance_id FROM item_instances LIMIT 1")
+        finally:
+            await conn.close()
+        router = divergent_router(item_instance_exists=never_exists)
+        await set_mode(system, "shadow", ("item",))
+        assert await router.item_instance_exists(item) is True
+        await router.runner.drain()
+        await system.divergences.flush()
+        [group] = await system.divergences.groups(domain="item")
+        target = tmp_path / "repro.py"
+        done = dualpath(system.database_url, "divergences", "repro", group.signature,
+                        "-o", str(target))  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert "warning: captured: item_instance_exists returned True, not rows" in done.stderr
+        assert "set DATABASE_URL to a database that holds them" in done.stderr
+        assert "Captured: item_instance_exists returned True, not rows" in target.read_text()
+
+
 class TestBadInput:
     """Bad input exits 2 with a message that says what was wrong."""
 

@@ -144,3 +144,50 @@ def test_template_is_valid_python() -> None:
     }  # fmt: skip
     compile(reproduction(data, "r.py"), "r.py", "exec")
     assert textwrap.dedent(reproduction(data, "r.py")).count("def test_") == 1
+
+
+class TestReproductionBesideMakeRunAlone:
+    """With no DATABASE_URL and no test PostgreSQL, the file starts an embedded one of its own.
+
+    A newcomer's ``make run`` has its embedded PostgreSQL and nothing on 127.0.0.1:5432; the
+    reproduction then chooses its server as the test suite does and falls back to an embedded
+    one in a temporary directory, inserts its rows there, and removes it after.
+    """
+
+    def test_a_room_read_fails_on_an_embedded_server(self, tmp_path: Path) -> None:
+        import glob
+        import tempfile
+        from datetime import UTC, datetime
+
+        from app.repro import exemplar_data, write_reproduction
+        from shadow.records import DivergenceGroup, Exemplar
+
+        now = datetime.now(UTC)
+        room = {"room_id": "hall", "zone_id": "house", "name": "Hall", "description": "",
+                "environment": "indoors", "exits": {"north": "yard"}}  # fmt: skip
+        group = DivergenceGroup(
+            "a" * 32, "room", "get_room_by_id", "result_mismatch", ("root['name']",), 1,
+            "open", now, now,
+        )  # fmt: skip
+        exemplar = Exemplar(
+            1, "a" * 32, {"args": ["hall"], "kwargs": {}}, "legacy",
+            {"path": "legacy", "value": room, "error": None},
+            {"path": "async", "value": {**room, "name": "HALL"}, "error": None},
+            {"root['name']": {"primary": "Hall", "shadow": "HALL"}}, "", "shadow", 1.0, 1.0,
+            "dev+demo-bug.room-name-upper", now,
+        )  # fmt: skip
+        target = write_reproduction(exemplar_data(group, exemplar), tmp_path / "repro_room.py")
+        servers = os.path.join(tempfile.gettempdir(), "dpt*")  # tests.database's prefix
+        before = set(glob.glob(servers))
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "PGHOST": "/nonexistent",
+               "DUALPATH_TEST_ADMIN_URL": "postgresql://postgres@127.0.0.1:1/postgres",
+               "DUALPATH_TEST_EMBEDDED_FALLBACK": "1"}  # fmt: skip
+        env.pop("DATABASE_URL", None)
+        env.pop("PYTEST_ADDOPTS", None)
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(target)],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stdout[-3000:]
+        assert "the paths disagree" in done.stdout and '"shadow": "HALL"' in done.stdout
+        assert set(glob.glob(servers)) <= before  # its server's directory is gone

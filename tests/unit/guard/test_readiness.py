@@ -86,6 +86,19 @@ class TestVerdicts:
         assert found.verdict == "blocked: 2 open divergence groups"
         assert found.outcome is Outcome.FAIL
 
+    def test_open_groups_are_named(self) -> None:
+        groups = [
+            {"domain": "room", "operation": "get_room_by_id", "signature": f"{n:032x}"}
+            for n in range(5)
+        ]
+        found = one(flag("room", "shadow", 60), [row("room", 10, 150)], groups[:1])
+        assert found.verdict == f"blocked: 1 open divergence group (get_room_by_id {0:032x})"
+        found = one(flag("room", "shadow", 60), [row("room", 10, 150)], groups)
+        named = ", ".join(f"get_room_by_id {n:032x}" for n in range(3))
+        assert found.verdict == f"blocked: 5 open divergence groups ({named} and 2 more)"
+        [rule] = [v for v in found.evidence if v.rule == "open_divergence_groups"]
+        assert rule.extra["groups"] == [f"{n:032x}" for n in range(5)]
+
     def test_too_soon_and_too_few(self) -> None:
         # Replaces the count rule (40 of min_comparisons 100): the count is now what bounds
         # the operation's divergence rate below the target, 149 for 2% at 95%.

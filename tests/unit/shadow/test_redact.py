@@ -49,3 +49,21 @@ class TestRedactDiff:
     def test_other_paths_are_kept(self) -> None:
         diff = {"root['name']": {"primary": "a", "shadow": "b"}}
         assert redact_diff(diff) == diff
+
+
+class TestRedactRows:
+    """Captured rows get placeholders that are deterministic and distinct across entities."""
+
+    def test_placeholders_count_a_tables_rows_across_entities(self) -> None:
+        from shadow.redact import redact_rows
+
+        def entity(key: str, email: str | None) -> dict[str, object]:
+            rows = [{"user_id": key, "email": email}]
+            return {"kind": "user", "key": key, "groups": [{"table": "users", "rows": rows}]}
+
+        captured = [entity("a", "a@x"), entity("b", "b@x"), entity("c", None)]
+        redacted = redact_rows(captured, {"email"})
+        emails = [e["groups"][0]["rows"][0]["email"] for e in redacted]
+        assert emails == ["redacted-email-users-0", "redacted-email-users-1", None]
+        assert redact_rows(captured, {"email"}) == redacted
+        assert captured[0]["groups"][0]["rows"][0]["email"] == "a@x"  # type: ignore[index]
