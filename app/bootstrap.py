@@ -344,10 +344,14 @@ def make_shadow_runner(
         write_hold_ms=settings.shadow_write_hold_ms,
     )
     declared = writes if writes is not None else MUD.shadow_writes()
-    calibration = CalibrationConfig(settings.calibration_percent, settings.calibration_by_domain)
-    return ShadowRunner.for_router(
+    calibration = CalibrationConfig(
+        settings.calibration_percent, settings.calibration_by_domain, settings.calibration_warmup
+    )
+    runner = ShadowRunner.for_router(
         router, shadow.engine, declared, config, coverage=shadow.coverage, calibration=calibration
     )
+    runner.calibration.known = shadow.noise.aa_runs
+    return runner
 
 
 def installed_persistence() -> Any:

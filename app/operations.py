@@ -65,10 +65,11 @@ DOMAIN_ENTITY_KINDS: dict[str, tuple[str, ...]] = {
 }
 
 # The columns the database clock stamps (``now()``). A/A calibration finds each of them by
-# itself (tests/integration/shadow_runner/test_noise_derived.py), but only once it has seen
-# enough calls of the operation; they stay declared so that a fresh start records no group for
-# them meanwhile. save_players' last_active is the one calibration cannot see at all: the
-# batch captures no rows, so the column is never read back to differ.
+# itself, and with its warm-up a fresh start without them counts none of their mismatches
+# (tests/integration/shadow_runner/test_noise_derived.py). They stay listed because, once
+# judged, each later divergence of a noise column is still recorded in its noise group, where
+# a listed column is not compared at all (docs/shadowing.md). save_players' last_active is the
+# one calibration cannot see at all: the batch captures no rows, so it is never read back.
 _CLOCK = frozenset({"created_at", "updated_at"})
 _CREATED = frozenset({"created_at"})
 _ADDED = frozenset({"added_at"})

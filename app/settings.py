@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     # primary path also runs again as a second shadow, and per-domain percents over it.
     calibration_percent: float = Field(default=1.0, ge=0, le=100)
     calibration_domains: str = ""  # "player=5,health=0"
+    # An operation with fewer A/A runs than this is calibrated on every shadowed call.
+    calibration_warmup: int = Field(default=40, ge=0, le=100_000)
     # The service (``dualpath serve``): where it listens and who may write through its ops API.
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -4,7 +4,10 @@ Both routers shadow every call (100 % of keys, 100 in flight, 80 % point reads a
 damage writes, as in ``bench.shadow``); one also calibrates a share of the shadowed calls (the
 primary's own path runs again as a second shadow, rolled back). Adjacent rounds alternate the
 order, the ratio is the median of the per-round ratios, and the runners are drained between
-rounds. Goal: at 1 % calibration, throughput >= 0.97x of shadowing without it.
+rounds. Goal: at 1 % calibration, throughput >= 0.97x of shadowing without it. Two cases more:
+1 % with the default warm-up (``DUALPATH_CALIBRATION_WARMUP``, 40 A/A runs per operation on a
+fresh runner), and, for scale, an operation that never stops warming up: every call's A/A run
+first, then its comparison, as the first 40 calls of each operation are.
 
 Standalone: ``python -m bench.calibration postgresql://...`` (seeds the database if it has no
 players).
@@ -13,6 +16,7 @@ players).
 from __future__ import annotations
 
 import asyncio
+import statistics
 import sys
 from typing import Any
 
@@ -27,8 +31,20 @@ from routing.shadowing import CalibrationConfig, RunnerConfig, ShadowRunner
 BENCH = "calibration cost"
 
 
-def calibrated(paths: Paths, table: DecisionTable, percent: float) -> PersistenceRouter:
-    """A router like ``Paths.router``, whose runner calibrates ``percent`` of shadowed calls."""
+#: (percent, warm-up, goal) per case; 10**9: never done warming up.
+CASES: tuple[tuple[float, int, str], ...] = (
+    (1.0, 0, ">= 0.97x"),
+    (1.0, 40, ">= 0.97x"),
+    (100.0, 0, "for scale"),
+    (1.0, 10**9, "for scale"),
+)
+
+
+def calibrated(
+    paths: Paths, table: DecisionTable, percent: float, warmup: int = 0
+) -> PersistenceRouter:
+    """A router like ``Paths.router``, whose runner calibrates ``percent`` of shadowed calls
+    after ``warmup`` A/A runs of each operation."""
     router = PersistenceRouter(
         build_registry(),
         legacy=paths.legacy,
@@ -41,7 +57,7 @@ def calibrated(paths: Paths, table: DecisionTable, percent: float) -> Persistenc
         paths.shadow.engine,
         shadow_writes(),
         RunnerConfig(),
-        calibration=CalibrationConfig(percent),
+        calibration=CalibrationConfig(percent, warmup=warmup),
     )
     runner.install(router)
     paths.runners.append(runner)
@@ -58,19 +74,21 @@ async def measure(url: str, seconds: float) -> list[dict[str, Any]]:
         players = [await paths.async_layer.get_player_by_id(p) for p in ids[:500]]
         plain = paths.router(flags("shadow"))
         rows = []
-        for percent, goal in ((1.0, ">= 0.97x"), (100.0, "for scale")):
-            router = calibrated(paths, flags("shadow"), percent)
+        for percent, warmup, goal in CASES:
+            router = calibrated(paths, flags("shadow"), percent, warmup)
             runner = paths.runners[-1]
-            base, figure, ratios = await paired(
+            found = await paired(
                 paths, mixed(plain, players), mixed(router, players),
                 in_flight=100, seconds=seconds, latency=False,
             )  # fmt: skip
+            ratios = found.ratios()
             rows.append({
                 "bench": BENCH,
-                "case": f"{percent:g} % calibrated, 100 % shadowed, 100 in flight",
-                "uncalibrated_ops_s": base,
-                "calibrated_ops_s": figure,
-                "ratio": figure / base,
+                "case": f"{percent:g} % calibrated{_warming(warmup)}, 100 % shadowed,"
+                        " 100 in flight",
+                "uncalibrated_ops_s": statistics.median(found.base),
+                "calibrated_ops_s": statistics.median(found.shadowed),
+                "ratio": statistics.median(ratios),
                 "per-round range": f"{min(ratios):.2f} .. {max(ratios):.2f}",
                 "goal": goal,
                 "A/A runs": runner.calibration.calibrated,
@@ -78,6 +96,12 @@ async def measure(url: str, seconds: float) -> list[dict[str, Any]]:
         return rows
     finally:
         await paths.close()
+
+
+def _warming(warmup: int) -> str:
+    if not warmup:
+        return ""
+    return " (always warming up)" if warmup >= 10**9 else f" (warm-up {warmup})"
 
 
 def run(url: str, seconds: float = 24.0) -> list[dict[str, Any]]:

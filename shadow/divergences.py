@@ -56,9 +56,15 @@ class Divergences:
         self._engine = engine
 
     async def calibrate(self) -> frozenset[str]:
-        """Judge the groups from calibration's counts now; the signatures judged noise."""
+        """Judge the groups from calibration's counts now; the signatures judged noise.
+
+        First the mismatches the engine held whose paths are judged now are recorded, so their
+        groups are judged in the same pass.
+        """
         if self.noise is None:
             return frozenset()
+        if self._engine is not None:
+            await self._release_held()
         judged = await self.noise.judge()
         if self._engine is not None:
             self._engine.noise = judged
@@ -140,6 +146,15 @@ class Divergences:
     async def reload_rules(self) -> None:
         """Reload the ignore rules in force from the database now."""
         self._rules.replace(await self._rule_store.load())
+
+    async def _release_held(self) -> None:
+        """Record the held mismatches judged now, before the groups are judged."""
+        held = getattr(self._engine, "held", None)
+        if self.noise is None or held is None:
+            return
+        waiting = held.waiting()
+        if waiting and self._engine.release(await self.noise.settled(waiting)):
+            await self._store.flush()
 
     async def flush(self, max_wait_s: float = 5.0) -> None:
         """Wait until every divergence recorded so far is stored."""

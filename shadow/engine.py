@@ -20,6 +20,9 @@ Another divergence caused by an infrastructure failure (an error mismatch where 
 error is the database's, the network's or a timeout) is recorded like any other, but logged
 as one outage (``shadow.paths_unavailable``, then ``shadow.paths_recovered`` once neither
 side fails so), not as a ``shadow.divergence`` each.
+
+A mismatch whose every path also differed in the same call's own A/A run (``aa_paths``, given
+while the operation warms up) is held until calibration's verdict (:mod:`shadow.held`).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from shadow.calibration import CalibrationCounts
 from shadow.compare import CompareOptions, compare, timeout_comparison
 from shadow.coverage import INFRASTRUCTURE, TIMEOUT, Coverage, health_exemplar
 from shadow.errors import DEFAULT_INFRASTRUCTURE
+from shadow.held import HeldDivergences
 from shadow.ignore import IgnoreRules
 from shadow.metrics import ShadowMetrics
 from shadow.normalise import normalise, normalise_events
@@ -51,6 +55,7 @@ from shadow.rollup import MinuteRollup
 from shadow.signature import normalise_paths, signature
 
 __all__ = [
+    "WARMING",
     "DivergenceError",
     "DivergenceSink",
     "EngineConfig",
@@ -58,6 +63,10 @@ __all__ = [
     "ShadowEngine",
     "log_raised",
 ]
+
+
+#: ``aa_paths`` of a call made while its operation warms up that had no A/A run of its own.
+WARMING: tuple[str, ...] = ("<warming up, no A/A run>",)
 
 
 class OperationSpec(Protocol):
@@ -130,6 +139,10 @@ class ShadowEngine:
         self.calibration = calibration
         #: Signatures of the groups calibration judged noise: counted as ignored, still recorded.
         self.noise: frozenset[str] = frozenset()
+        #: Mismatches held until calibration has judged their paths (``shadow.held``).
+        self.held = HeldDivergences()
+        #: Per operation with an A/A run in this process: the paths any of them differed at.
+        self._aa_differed: dict[tuple[str, str], set[str]] = {}
         self._sink = sink
         self._rules = rules
         self._metrics = metrics
@@ -157,16 +170,20 @@ class ShadowEngine:
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
         captured: Any = None,
+        aa_paths: tuple[str, ...] | None = None,
     ) -> Result | None:
         """Compare and record one call; the Result, or ``None`` if the engine itself failed.
 
         ``captured`` is the rows the call started from (plain data), kept with an exemplar
         so a reproduction can insert them. A divergence of a group judged noise is recorded
-        but returned (and counted) as ignored. Raises only :class:`DivergenceError`, and only
-        with ``raise_on_divergence``.
+        but returned (and counted) as ignored; so is one held (``aa_paths``: where the same
+        call's A/A run differed), recorded once judged. Raises only
+        :class:`DivergenceError`, and only with ``raise_on_divergence``.
         """
         try:
-            result = self._observe(operation, primary, shadow, mode, inputs, timed_out, captured)
+            result = self._observe(
+                operation, primary, shadow, mode, inputs, timed_out, captured, aa_paths
+            )
         except Exception as exc:
             self._raised("observe", exc)
             return None
@@ -183,6 +200,7 @@ class ShadowEngine:
         inputs: Mapping[str, Any] | None,
         timed_out: bool,
         captured: Any = None,
+        aa_paths: tuple[str, ...] | None = None,
     ) -> Result:
         found = timeout_comparison() if timed_out else compare(primary, shadow, self._opts(op))
         health = self.health_of(found)
@@ -190,16 +208,49 @@ class ShadowEngine:
         if self.calibration is not None and health is None:
             self.calibration.add("ab", op.domain, op.name, comparison.diff_paths)
         result = Result(op.domain, op.name, mode, primary, shadow, comparison)
-        counted = self._unless_noise(result)
+        held = health is None and self._hold(result, aa_paths, inputs, captured)
+        counted = _as_ignored(result) if held else self._unless_noise(result)
         self._count(counted, health is not None)
         for listener in self._listeners:
             self._notify(listener, counted)
         if health is not None:
             self._unhealthy(op, health, result, inputs)
-        elif result.mismatched:
+        elif result.mismatched and not held:
             self._record(result, inputs or {}, captured)
         self._note_outage(result)
         return counted
+
+    def _hold(
+        self,
+        result: Result,
+        aa_paths: tuple[str, ...] | None,
+        inputs: Mapping[str, Any] | None,
+        captured: Any,
+    ) -> bool:
+        """Hold ``result`` (warming up) if every path it differs at differed A/A too.
+
+        In its own A/A run (``aa_paths``), or, when it had none (``WARMING``: no free slot,
+        preempted), in the A/A runs of the operation before it in this process; with none
+        before it either, nothing is known yet and it is held too.
+        """
+        if aa_paths is None or not result.mismatched or not result.diff_paths:
+            return False
+        paths = set(normalise_paths(result.diff_paths))
+        if aa_paths is WARMING:
+            seen = self._aa_differed.get((result.domain, result.operation))
+            if seen is not None and not paths <= seen:
+                return False
+        elif not paths <= set(normalise_paths(aa_paths)):
+            return False
+        try:
+            return self.held.hold(self.divergence(result, inputs or {}, captured))
+        except Exception as exc:
+            self._raised("hold", exc)
+            return False
+
+    def release(self, signatures: set[str]) -> int:
+        """Record the held divergences of ``signatures`` (judged now); how many."""
+        return self.held.release(signatures, self._sink.record)
 
     def calibrate(
         self, operation: OperationSpec, first: Observation, second: Observation, *, mode: Mode
@@ -212,6 +263,8 @@ class ShadowEngine:
         try:
             found = compare(first, second, self._opts(operation))
             comparison = self._apply_rules(operation, found)
+            seen = self._aa_differed.setdefault((operation.domain, operation.name), set())
+            seen.update(normalise_paths(comparison.diff_paths))
             if self.calibration is not None:
                 self.calibration.add("aa", operation.domain, operation.name, comparison.diff_paths)
             self._metrics.calibration_runs.labels(operation.domain, operation.name).inc()
@@ -226,9 +279,7 @@ class ShadowEngine:
             return result
         if _signature_of(result) not in self.noise:
             return result
-        ignored = Comparison((), ignored=True)
-        return Result(result.domain, result.operation, result.mode, result.primary,
-                      result.shadow, ignored)  # fmt: skip
+        return _as_ignored(result)
 
     @staticmethod
     def health_of(found: Comparison) -> str | None:
@@ -358,6 +409,13 @@ class ShadowEngine:
             infrastructure=self.caused_by_infrastructure(result),
             captured=captured,
         )
+
+
+def _as_ignored(result: Result) -> Result:
+    """The same call, counted as ignored."""
+    ignored = Comparison((), ignored=True)
+    return Result(result.domain, result.operation, result.mode, result.primary,
+                  result.shadow, ignored)  # fmt: skip
 
 
 def _signature_of(result: Result) -> str:

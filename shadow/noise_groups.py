@@ -6,7 +6,8 @@ differing paths are all noise gets status ``noise`` (by ``calibration``), with i
 a ``noise`` group with a path that no longer is goes back to ``open``; an ``open`` group keeps
 the evidence too (``inconclusive`` or ``real``). A group ops reopened from ``noise`` is
 overruled and left alone. The engine is told which groups are noise, so their divergences are
-still recorded but count against neither readiness nor the guard.
+still recorded but count against neither readiness nor the guard. :meth:`settled` says which
+of the mismatches the engine holds (``shadow.held``) have their verdict, to be recorded.
 
 Paths judged noise that no live ignore rule covers are proposed as ignore rules; accepting one
 adds the rule with the evidence as its reason and the actor as its owner (the audit).
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -23,6 +25,7 @@ from typing import Any
 import structlog
 
 from shadow.calibration import CALLS, CalibrationCounts
+from shadow.held import Held
 from shadow.ignore import IgnoreRule, IgnoreRules, IgnoreRuleStore
 from shadow.noise import NoiseRule, NoiseVerdict, noise_verdict
 from shadow.pool import LazyPool
@@ -78,6 +81,12 @@ class NoiseJudge:
         self.rule = rule or NoiseRule()
         #: After :meth:`judge`: how many groups of each domain are noise.
         self.noise_by_domain: dict[str, int] = {}
+        #: After :meth:`judge`: the A/A runs stored per (domain, operation).
+        self.aa_calls: dict[tuple[str, str], int] = {}
+
+    def aa_runs(self, domain: str, operation: str) -> int:
+        """The A/A runs of ``operation`` stored when it was last judged (0 before)."""
+        return self.aa_calls.get((domain, operation), 0)
 
     async def verdicts(self) -> list[NoiseVerdict]:
         """Every field path's verdict, from what is stored (flush first to include the rest)."""
@@ -93,6 +102,7 @@ class NoiseJudge:
         """Judge every open or noise group; the signatures of the groups that are noise."""
         await self.counts.flush()
         stored = await self.counts.load()
+        self.aa_calls = {key: paths.get(CALLS, (0, 0))[0] for key, paths in stored.items()}
         rows = await self._pool.fetch(SELECT_JUDGED)
         decided = [self._decide(row, stored.get((row["domain"], row["operation"]), {}))
                    for row in rows]  # fmt: skip
@@ -105,6 +115,22 @@ class NoiseJudge:
         ]
         self.noise_by_domain = dict(Counter(domain for domain, _ in noise))
         return frozenset(signature for _, signature in noise)
+
+    async def settled(self, held: Mapping[str, Held]) -> set[str]:
+        """The held signatures judged now: each path's verdict made on enough calls, or real."""
+        await self.counts.flush()
+        stored = await self.counts.load()
+        found = set()
+        for signature, h in held.items():
+            paths = stored.get((h.domain, h.operation), {})
+            verdicts = [self._verdict(h.domain, h.operation, normalise_path(p), paths)
+                        for p in h.diff_paths]  # fmt: skip
+            if any(v.status == "real" for v in verdicts) or all(
+                v.aa_calls >= self.rule.min_aa_calls and v.ab_calls >= self.rule.min_ab_calls
+                for v in verdicts
+            ):
+                found.add(signature)
+        return found
 
     async def proposals(self) -> list[Proposal]:
         """Paths judged noise that no live ignore rule covers, each with its evidence.

@@ -11,7 +11,12 @@ never counted in the rollup, never seen by the guard. Reads that update their ar
 not calibrated (the argument's state after the primary is not the state before it).
 
 The share is ``CalibrationConfig.percent`` (``DUALPATH_CALIBRATION_PERCENT``), per domain
-``domains`` (``DUALPATH_CALIBRATION_DOMAINS``).
+``domains`` (``DUALPATH_CALIBRATION_DOMAINS``). An operation with fewer A/A runs than
+``warmup`` (``DUALPATH_CALIBRATION_WARMUP``) is warming up: every shadowed call of it is
+calibrated, so a fresh start reaches a noise verdict within a few dozen calls. The runs are
+counted here and, through ``known``, in the store (every process's, flushed), whichever is
+more. A domain at 0 % is not calibrated at all, warm-up included; ``warmup`` 0 turns the
+warm-up off.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import asyncio
 import copy
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,8 +34,9 @@ from routing.registry import Operation
 from routing.shadowing.config import ShadowMode
 from routing.shadowing.judge import PRIMARY_PATH, Judge, observation
 from routing.shadowing.sides import Args, Outcome
+from shadow.observation import Result
 
-__all__ = ["Calibration", "CalibrationConfig", "swapped"]
+__all__ = ["Calibration", "CalibrationConfig", "finished", "swapped"]
 
 _clock = time.perf_counter
 
@@ -39,10 +46,12 @@ StartShadow = Callable[[ShadowMode], "asyncio.Future[Outcome]"]
 
 @dataclass(frozen=True, slots=True)
 class CalibrationConfig:
-    """The percent of shadowed calls calibrated (0 to 100), and per-domain percents over it."""
+    """The percent of shadowed calls calibrated (0 to 100), per-domain percents over it, and
+    the A/A runs an operation is calibrated on every call until it has (its warm-up)."""
 
     percent: float = 1.0
     domains: Mapping[str, float] = field(default_factory=dict)
+    warmup: int = 0
 
     def percent_for(self, domain: str) -> float:
         """The percent that applies to ``domain``."""
@@ -62,19 +71,43 @@ class Calibration:
         config: CalibrationConfig,
         judge: Judge,
         draw: Callable[[], float] = random.random,
+        known: Callable[[str, str], int] | None = None,
     ) -> None:
         self.config = config
         self._judge = judge
         self._draw = draw
         self._calibrate = getattr(judge.engine, "calibrate", None)
         self.calibrated = 0
+        #: The A/A runs compared in this process, per (domain, operation).
+        self.runs: Counter[tuple[str, str]] = Counter()
+        #: The A/A runs the store knows of, per (domain, operation) (0 when not told).
+        self.known = known or _none_known
 
     def sampled(self, operation: Operation) -> bool:
         """Whether this call of ``operation`` is calibrated."""
+        if not self._calibrable(operation):
+            return False
+        return self._warming(operation) or self._draw() * 100.0 < self._percent(operation)
+
+    def warming(self, operation: Operation) -> bool:
+        """Whether ``operation`` is calibrated and has fewer A/A runs than the warm-up."""
+        return self._calibrable(operation) and self._warming(operation)
+
+    def runs_of(self, operation: Operation) -> int:
+        """The A/A runs of ``operation`` seen here or in the store, whichever is more."""
+        key = (operation.domain, operation.name)
+        return max(self.runs[key], self.known(*key))
+
+    def _warming(self, operation: Operation) -> bool:
+        return self.config.warmup > 0 and self.runs_of(operation) < self.config.warmup
+
+    def _percent(self, operation: Operation) -> float:
+        return self.config.percent_for(operation.domain)
+
+    def _calibrable(self, operation: Operation) -> bool:
         if self._calibrate is None or (operation.kind == "read" and operation.mutates_arguments):
             return False
-        percent = self.config.percent_for(operation.domain)
-        return percent > 0 and self._draw() * 100.0 < percent
+        return self._percent(operation) > 0
 
     @staticmethod
     def arguments(operation: Operation, inputs: Mapping[str, Any]) -> Args:
@@ -86,24 +119,39 @@ class Calibration:
 
     async def run(
         self, operation: Operation, mode: ShadowMode, primary: Outcome, start: StartShadow
-    ) -> None:
-        """Run the primary's path again as a shadow and let the engine count the A/A pair."""
+    ) -> Result | None:
+        """Run the primary's path again as a shadow and let the engine count the A/A pair.
+
+        The A/A comparison, or ``None`` when there is none (no slot, a timeout, a failure).
+        """
         started = _clock()
         second = start(swapped(mode))
         remaining = max(self._judge.timeout_s - (_clock() - started), 0.0)
         try:
             outcome = await asyncio.wait_for(second, remaining)
         except TimeoutError:
-            return
+            return None
         except Exception:  # the second run's own failure is not the caller's, nor a verdict
-            return
+            return None
         if outcome.skipped is not None or outcome.timed_out or self._calibrate is None:
-            return
+            return None
         path = PRIMARY_PATH[mode]
         self.calibrated += 1
-        self._calibrate(
+        self.runs[(operation.domain, operation.name)] += 1
+        found: Result | None = self._calibrate(
             operation,
             observation(path, primary, operation),
             observation(path, outcome, operation),
             mode=mode,
         )
+        return found
+
+
+def _none_known(domain: str, operation: str) -> int:
+    return 0
+
+
+async def finished(future: asyncio.Future[Any], timeout_s: float) -> None:
+    """Wait until ``future`` is done, at most ``timeout_s``; never raises its outcome."""
+    if not future.done() and timeout_s > 0:
+        await asyncio.wait([future], timeout=timeout_s)

@@ -48,6 +48,7 @@ class Engine(Protocol):
         inputs: Mapping[str, Any] | None = None,
         timed_out: bool = False,
         captured: Any = None,
+        aa_paths: tuple[str, ...] | None = None,
     ) -> Any: ...
 
 
@@ -106,14 +107,15 @@ class Judge:
         shadow: asyncio.Future[Outcome],
         started: float,
         inputs: Mapping[str, Any],
+        aa_paths: tuple[str, ...] | None = None,
     ) -> None:
         """Wait for ``shadow`` until ``started`` + the timeout, then observe both sides.
 
         If either side is marked ``skipped`` there is nothing to compare; the reason is
-        counted instead.
+        counted instead. ``aa_paths``: where this call's own A/A run differed, if it ran first.
         """
         try:
-            await self._compare(operation, mode, primary, shadow, started, inputs)
+            await self._compare(operation, mode, primary, shadow, started, inputs, aa_paths)
         except DivergenceError:
             raise
         except Exception as exc:
@@ -130,6 +132,7 @@ class Judge:
         shadow_future: asyncio.Future[Outcome],
         started: float,
         inputs: Mapping[str, Any],
+        aa_paths: tuple[str, ...] | None = None,
     ) -> None:
         remaining = max(self.timeout_s - (_clock() - started), 0.0)
         timed_out = False
@@ -152,6 +155,7 @@ class Judge:
             inputs=inputs,
             timed_out=timed_out or shadow.timed_out,
             captured=plain_captured(primary.pre),
+            **({} if aa_paths is None else {"aa_paths": aa_paths}),
         )
         if self.raise_on_divergence and result is not None and result.mismatched:
             raise DivergenceError(result)

@@ -22,7 +22,7 @@ from routing.dispatch import Route
 from routing.registry import Operation
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
-from routing.shadowing.calibration import Calibration
+from routing.shadowing.calibration import Calibration, finished
 from routing.shadowing.config import ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_READ, ReadPlan
@@ -39,6 +39,7 @@ from routing.shadowing.sides import (
     timed_async,
     timed_legacy,
 )
+from shadow.engine import WARMING
 
 __all__ = ["Reads"]
 
@@ -114,6 +115,20 @@ class Reads:
         args = shadow_arguments(op, args)
         shadow = self._start_shadow(route, args, mode, unraced)
         shadow = self._with_shadow_arguments(op, shadow, args[0])
+        if self._calibration is not None and self._calibration.warming(op):
+            # warming up: the A/A run first, so the comparison knows where it differed
+            await finished(shadow, self._judge.timeout_s - (_clock() - started))
+            aa_paths = await self._calibrate(route, mode, primary, inputs, unraced)
+            await self._judge.compare(
+                op,
+                mode,
+                primary,
+                shadow,
+                started,
+                inputs,
+                WARMING if aa_paths is None else aa_paths,
+            )
+            return
         await self._judge.compare(op, mode, primary, shadow, started, inputs)
         await self._calibrate(route, mode, primary, inputs, unraced)
 
@@ -124,16 +139,20 @@ class Reads:
         primary: Outcome,
         inputs: Mapping[str, Any],
         unraced: Unraced | None,
-    ) -> None:
-        """On a sampled call, after its comparison: the A/A run of the primary's path."""
+    ) -> tuple[str, ...] | None:
+        """On a sampled call, the A/A run of the primary's path; where the two runs differed.
+
+        ``None`` if there was no A/A comparison.
+        """
         calibration = self._calibration
         if calibration is None or not calibration.sampled(route.operation):
-            return
+            return None
         args = calibration.arguments(route.operation, inputs)
-        await calibration.run(
+        found = await calibration.run(
             route.operation, mode, primary,
             lambda swapped: self._start_shadow(route, args, swapped, unraced),
         )  # fmt: skip
+        return None if found is None else found.diff_paths
 
     def _unraced(
         self, op: Operation, args: tuple[Any, ...], kwargs: dict[str, Any], legacy_keys: bool

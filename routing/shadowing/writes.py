@@ -24,7 +24,7 @@ from typing import Any
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
-from routing.shadowing.calibration import Calibration
+from routing.shadowing.calibration import Calibration, finished
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_PLAN, WritePlan
@@ -48,6 +48,7 @@ from routing.shadowing.transactions import (
     shadow_write_async,
     shadow_write_legacy,
 )
+from shadow.engine import WARMING
 
 __all__ = ["WriteCall", "Writes"]
 
@@ -195,14 +196,33 @@ class Writes:
         shadow = self._start_shadow(call, primary, mode)
         shadow.add_done_callback(self._admission.slots.give_back)
         op = call.route.operation
+        if self._calibration is not None and self._calibration.warming(op):
+            # warming up: the A/A run first, so the comparison knows where it differed
+            await finished(shadow, self._judge.timeout_s - (_clock() - started))
+            aa_paths = await self._calibrate(call, primary, mode)
+            await self._judge.compare(
+                op,
+                mode,
+                primary,
+                shadow,
+                started,
+                call.inputs,
+                WARMING if aa_paths is None else aa_paths,
+            )
+            return
         await self._judge.compare(op, mode, primary, shadow, started, call.inputs)
         await self._calibrate(call, primary, mode)
 
-    async def _calibrate(self, call: WriteCall, primary: Outcome, mode: ShadowMode) -> None:
-        """On a sampled call, the A/A run: the primary's path again, rolled back."""
+    async def _calibrate(
+        self, call: WriteCall, primary: Outcome, mode: ShadowMode
+    ) -> tuple[str, ...] | None:
+        """On a sampled call, the A/A run: the primary's path again, rolled back.
+
+        Where the two runs differed, or ``None`` if there was no A/A comparison.
+        """
         calibration, op = self._calibration, call.route.operation
         if calibration is None or not calibration.sampled(op):
-            return
+            return None
         second = dataclasses.replace(call, shadow_args=calibration.arguments(op, call.inputs))
 
         def start(swapped: ShadowMode) -> asyncio.Future[Outcome]:
@@ -212,7 +232,8 @@ class Writes:
             shadow.add_done_callback(self._admission.slots.give_back)
             return shadow
 
-        await calibration.run(op, mode, primary, start)
+        found = await calibration.run(op, mode, primary, start)
+        return None if found is None else found.diff_paths
 
     def _start_shadow(
         self, call: WriteCall, primary: Outcome, mode: ShadowMode

@@ -8,6 +8,7 @@ group the shadow records is then a column those lists name, and calibration judg
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ import pytest
 
 from app.bootstrap import System
 from app.operations import DECLARATIONS, Declaration, build_registry, shadow_writes
+from app.readiness import ReadinessRules, assess_system
 from persistence.seed import SeedSummary
 from routing import PersistenceRouter
 from routing.shadowing import CalibrationConfig, Entity, RunnerConfig, ShadowRunner
@@ -138,3 +140,125 @@ class TestNoiseDerived:
         assert groups
         for g in groups:
             assert g.status == "noise", (g.operation, g.kind, g.diff_paths, g.noise_evidence)
+
+
+#: The operations that stamp now(), driven from a fresh start with no hand-written list.
+STAMPING = (
+    "update_player_last_active", "save_player", "create_item_instance",
+    "ensure_item_instance", "create_container", "add_item_to_container",
+    "remove_item_from_container", "update_container",
+)  # fmt: skip
+#: Past the rule's 30 A/A and 30 A/B calls, still inside the warm-up: every call held.
+WARM_ROUNDS = 32
+WARMUP = 40
+CLOCK_COLUMNS = ("created_at", "updated_at", "added_at", "last_active")
+
+
+def _wrong_lock_state(original: Any) -> Any:
+    """The async path's deterministic bug: every container it reads is sealed."""
+
+    async def get_container(*args: Any, **kwargs: Any) -> Any:
+        found = await original(*args, **kwargs)
+        return None if found is None else dataclasses.replace(found, lock_state="sealed")
+
+    return get_container
+
+
+@pytest.fixture
+async def warming_router(system: System) -> AsyncIterator[PersistenceRouter]:
+    """No hand-written list, calibration at its default 1 % with the warm-up, and one bug."""
+    declarations = tuple(_without_hand_lists(d) for d in DECLARATIONS)
+    router = PersistenceRouter(
+        build_registry(declarations),
+        legacy=system.legacy,
+        async_=Divergent(system.async_layer, get_container=_wrong_lock_state),
+        flags=system.flags,
+        legacy_threads=4,
+    )
+    runner = ShadowRunner.for_router(
+        router, system.shadow.engine, shadow_writes(declarations),
+        RunnerConfig(shadow_timeout_s=20.0, write_hold_ms=5000),
+        calibration=CalibrationConfig(1.0, warmup=WARMUP),
+    )  # fmt: skip
+    runner.calibration.known = system.shadow.noise.aa_runs
+    runner.install(router)
+    router.runner = runner  # type: ignore[attr-defined]
+    yield router
+    await runner.drain()
+    await router.close()
+
+
+async def _stamping_round(router: PersistenceRouter, player: Any) -> None:
+    tag = uuid.uuid4().hex[:8]
+    owner = {"owner_type": "player", "owner_id": str(player.player_id)}
+    container = str(uuid.uuid4())
+    calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = [
+        ("update_player_last_active", (player.player_id,), {}),
+        ("save_player", (dataclasses.replace(player, last_active=None),), {}),
+        ("create_item_instance", (f"item_a_{tag}", "junk.fish_scale"), owner),
+        ("ensure_item_instance", (f"item_b_{tag}", "junk.fish_scale"), owner),
+        ("create_container", ("environment",),
+         {"room_id": player.current_room_id, "container_id": container}),
+        ("add_item_to_container", (container, f"item_a_{tag}"), {}),
+        ("remove_item_from_container", (container, f"item_a_{tag}"), {}),
+        ("update_container", (container,), {"lock_state": "locked"}),
+        ("get_container", (container,), {}),
+    ]  # fmt: skip
+    for name, args, kwargs in calls:
+        await getattr(router, name)(*args, **kwargs)
+        await _settled(router)
+
+
+async def _judged_by_itself(system: System, deadline_s: float = 30.0) -> None:
+    """Wait for the system's own periodic judgement to leave nothing held or open of the clock."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + deadline_s
+    while loop.time() < until:
+        groups = await system.divergences.groups()
+        clock = [g for g in groups if g.operation != "get_container"]
+        if not system.shadow.engine.held.waiting() and all(g.status == "noise" for g in clock):
+            return
+        await asyncio.sleep(0.5)
+
+
+class TestFreshStartWithoutAHandList:
+    """Warm-up and holding: clock columns turn noise by themselves; a real bug stays open."""
+
+    async def test_clock_groups_are_noise_and_the_bug_counts(
+        self, system: System, world: SeedSummary, warming_router: PersistenceRouter
+    ) -> None:
+        await set_mode(system, "shadow", ("player", "item", "container"))
+        player = await system.router.get_player_by_id(world.player_ids[16])
+        await system.shadow_runner.drain()
+        seen: list[Any] = []
+        system.shadow.engine.add_listener(lambda r: seen.append(r) if r.mismatched else None)
+
+        for _ in range(WARM_ROUNDS):
+            await _stamping_round(warming_router, player)
+        await _judged_by_itself(system)
+
+        assert system.shadow.engine.held.waiting() == {}
+        groups = await system.divergences.groups()
+        [bug] = [g for g in groups if g.operation == "get_container"]
+        assert bug.status == "open" and bug.diff_paths == ("root['lock_state']",), bug
+        clock = [g for g in groups if g is not bug]
+        for g in clock:
+            assert g.status == "noise", (g.operation, g.diff_paths, g.noise_evidence)
+            assert g.status_by == "calibration" and g.noise_evidence is not None
+            for path in g.noise_evidence["paths"]:
+                assert path["status"] == "noise" and path["aa"]["n"] >= 30, path
+                assert path["ab"]["n"] >= 30 and path["rule"], path
+            assert all(p.rsplit("['", 1)[-1].rstrip("']") in CLOCK_COLUMNS for p in g.diff_paths)
+        noisy = {g.operation for g in clock}
+        assert noisy >= set(STAMPING) - {"ensure_item_instance"}, noisy
+        # what the guard is handed: only the real bug ever mismatched
+        assert {r.operation for r in seen} == {"get_container"}
+        assert len(seen) == WARM_ROUNDS
+
+        ready = {r.domain: r for r in await assess_system(system, ReadinessRules())}
+        assert ready["player"].open_groups == ready["item"].open_groups == 0
+        assert ready["container"].open_groups == 1
+        figures = {o.operation: o for r in ready.values() for o in r.operations}
+        assert figures["get_container"].divergences == WARM_ROUNDS
+        for name in STAMPING:
+            assert figures[name].divergences == 0, figures[name]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -9,7 +10,8 @@ from uuid import UUID
 import pytest
 from prometheus_client import CollectorRegistry
 
-from shadow.engine import DivergenceError, EngineConfig, ShadowEngine
+from shadow.engine import WARMING, DivergenceError, EngineConfig, ShadowEngine
+from shadow.held import HeldDivergences
 from shadow.ignore import IgnoreRule, IgnoreRules
 from shadow.metrics import ShadowMetrics
 from shadow.observation import (
@@ -298,3 +300,76 @@ class TestCalibrationMetrics:
         assert (noise("player"), noise("room")) == (2, 0)
         metrics.noise({})
         assert noise("player") == 0
+
+
+class TestHeldWhileWarmingUp:
+    """While its operation warms up, a mismatch A/A saw differ too is held, not counted."""
+
+    def test_held_when_its_own_aa_run_differed_there_and_released_on_verdict(
+        self, env: Env
+    ) -> None:
+        seen: list[Any] = []
+        env.engine.add_listener(seen.append)
+        aa = ("root['at']",)
+        result = env.engine.observe(
+            Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow", aa_paths=aa
+        )
+        assert result is not None and not result.mismatched and result.comparison.ignored
+        assert env.sink.recorded == [] and outcome(env, "ignored") == 1
+        assert outcome(env, RESULT_MISMATCH) == 0 and not seen[0].mismatched
+        [(held_signature, held)] = env.engine.held.waiting().items()
+        assert held.count == 1 and held.diff_paths == aa
+        assert env.engine.release({held_signature}) == 1
+        assert [d.signature for d in env.sink.recorded] == [held_signature]
+        assert env.engine.held.waiting() == {}
+
+    def test_a_path_its_aa_run_did_not_see_differ_is_recorded_and_counted(self, env: Env) -> None:
+        first = {"at": 1, "hp": 10}
+        result = env.engine.observe(
+            Op(), legacy(first), async_({"at": 2, "hp": 9}), mode="shadow",
+            aa_paths=("root['at']",),
+        )  # fmt: skip
+        assert result is not None and result.mismatched
+        assert len(env.sink.recorded) == 1 and env.engine.held.waiting() == {}
+
+    def test_without_its_own_aa_run_the_operations_earlier_runs_decide(self, env: Env) -> None:
+        # nothing known yet: held
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow",
+                           aa_paths=WARMING)  # fmt: skip
+        assert env.sink.recorded == [] and len(env.engine.held.waiting()) == 1
+        # an A/A run that saw "hp" agree: a later difference there is not the path's noise
+        env.engine.calibrate(Op(), legacy({"hp": 1, "at": 1}), legacy({"hp": 1, "at": 3}),
+                             mode="shadow")  # fmt: skip
+        env.engine.observe(Op(), legacy({"hp": 1}), async_({"hp": 2}), mode="shadow",
+                           aa_paths=WARMING)  # fmt: skip
+        assert [d.diff_paths for d in env.sink.recorded] == [("root['hp']",)]
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 5}), mode="shadow",
+                           aa_paths=WARMING)  # fmt: skip
+        assert len(env.sink.recorded) == 1
+        assert [h.count for h in env.engine.held.waiting().values()] == [2]
+
+    def test_not_warming_up_nothing_is_held(self, env: Env) -> None:
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        assert len(env.sink.recorded) == 1 and env.engine.held.waiting() == {}
+
+    def test_held_does_not_raise_in_test_mode(self) -> None:
+        env = make_env(raise_on_divergence=True)
+        result = env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow",
+                                    aa_paths=("root['at']",))  # fmt: skip
+        assert result is not None and not result.mismatched
+
+
+class TestHeldDivergences:
+    """Holding is bounded, and a release records the count with the kept exemplars."""
+
+    def test_bounded_and_released_with_its_count(self, env: Env) -> None:
+        held = HeldDivergences(exemplars=2, max_signatures=1)
+        result = env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        assert result is not None
+        d = env.sink.recorded[0]
+        assert all(held.hold(d) for _ in range(3))
+        other = dataclasses.replace(d, signature="other")
+        assert not held.hold(other)
+        recorded: list[Divergence] = []
+        assert held.release({d.signature, "unknown"}, recorded.append) == 3
+        assert recorded == [d, d, d] and held.waiting() == {}

@@ -68,6 +68,38 @@ class TestSampling:
         assert Calibration.arguments(READ, inputs)[0] is inputs["args"]
 
 
+class TestWarmUp:
+    """An operation with fewer A/A runs than the warm-up is calibrated on every call."""
+
+    @staticmethod
+    def warming(percent: float, warmup: int, known: int = 0) -> Calibration:
+        judge = Judge(CountingEngine(), 1.0)
+        config = CalibrationConfig(percent, {}, warmup)
+        return Calibration(config, judge, draw=lambda: 0.99, known=lambda d, o: known)
+
+    def test_every_call_until_the_warm_up_is_done(self) -> None:
+        calibration = self.warming(1.0, 3)
+        assert calibration.warming(WRITE) and calibration.sampled(WRITE)
+        calibration.runs[("health", "damage_player")] = 3
+        assert not calibration.warming(WRITE) and not calibration.sampled(WRITE)
+        assert calibration.warming(READ)  # per operation
+
+    def test_runs_the_store_knows_of_count(self) -> None:
+        assert not self.warming(1.0, 3, known=3).warming(WRITE)
+        assert self.warming(1.0, 3, known=2).runs_of(WRITE) == 2
+
+    def test_off_at_zero_warm_up_at_zero_percent_and_for_mutating_reads(self) -> None:
+        assert not self.warming(1.0, 0).warming(WRITE)
+        assert not self.warming(0.0, 3).warming(WRITE)
+        assert not self.warming(0.0, 3).sampled(WRITE)
+        assert not self.warming(1.0, 3).warming(MUTATING_READ)
+
+    def test_setting(self) -> None:
+        assert Settings(DATABASE_URL="postgresql://x@h/d").calibration_warmup == 40
+        with pytest.raises(ValueError):
+            Settings(DATABASE_URL="postgresql://x@h/d", calibration_warmup=-1)
+
+
 class TestSettings:
     """DUALPATH_CALIBRATION_PERCENT and DUALPATH_CALIBRATION_DOMAINS, and bad input."""
 
