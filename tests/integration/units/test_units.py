@@ -153,6 +153,93 @@ class TestSyncUnits:
         assert notes(table) == ["kept"]
 
 
+class _CountingSource:
+    """A connection source of our own: one connection, handed out and taken back."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg2.connect(url)
+        self.acquired = self.released = 0
+
+    def acquire(self) -> Any:
+        self.acquired += 1
+        return self.conn
+
+    def release(self, conn: Any) -> None:
+        assert conn is self.conn
+        self.released += 1
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class NoteTaken(Exception):
+    """The team's own error for a duplicate note."""
+
+
+class Aborted(Exception):
+    """The team's own error for a failed unit of work."""
+
+
+def team_errors(exc: Exception) -> Exception:
+    if isinstance(exc, psycopg2.errors.UniqueViolation):
+        return NoteTaken("that note is taken")
+    if isinstance(exc, UnitFailed):
+        return Aborted(str(exc))
+    return exc
+
+
+class NoteSession(Session):
+    __slots__ = ()
+
+    def count(self) -> int:
+        row = self.one("SELECT count(*) AS n FROM unit_notes")
+        assert row is not None
+        return int(row["n"])
+
+
+class TestSyncUnitsHooks:
+    """A pool of the team's own, its exception tree, and its own ``Session``."""
+
+    def test_connections_come_from_the_source_and_go_back_to_it(self, table: str) -> None:
+        source = _CountingSource(table)
+        units = SyncUnits(source=source)
+        units.run(add("alone"))
+        with units.transaction() as unit:
+            units.run(add("joined"))
+            unit.commit()
+        assert (source.acquired, source.released) == (2, 2)
+        assert notes(table) == ["alone", "joined"]
+        units.close()
+        assert source.conn.closed
+
+    def test_connect_and_source_are_one_or_the_other(self, table: str) -> None:
+        with pytest.raises(ValueError, match="not both"):
+            SyncUnits(lambda: psycopg2.connect(table), source=_CountingSource(table))
+        with pytest.raises(ValueError, match="connect or source"):
+            SyncUnits()
+
+    def test_translate_maps_driver_and_unit_errors(self, table: str) -> None:
+        units = SyncUnits(lambda: psycopg2.connect(table), translate=team_errors)
+        with units.transaction() as unit:
+            units.run(add("first"))
+            with pytest.raises(NoteTaken) as raised:
+                units.run(add("first"))
+            assert isinstance(raised.value.__cause__, psycopg2.errors.UniqueViolation)
+            assert unit.failed
+            with pytest.raises(Aborted, match="roll it back"):
+                units.run(add("second"))
+            with pytest.raises(Aborted, match="nothing was committed"):
+                unit.commit()
+        assert notes(table) == []
+        units.close()
+
+    def test_each_call_gets_the_session_class_given(self, table: str) -> None:
+        units = SyncUnits(lambda: psycopg2.connect(table), session=NoteSession)
+        units.run(add("one"))
+        assert units.run(lambda session: session.count()) == 1  # type: ignore[attr-defined]
+        units.close()
+
+
 class TestAsyncUnits:
     """asyncpg: the same, plus a pool per loop and a connection a cancelled task leaves."""
 
