@@ -79,6 +79,31 @@ def execute_one(url: str, sql: str, params: Any) -> Any:
         conn.close()
 
 
+async def cut_mid_statement(units: AsyncUnits) -> list[int]:
+    """Cancel a unit of work during its ``pg_sleep``; the server pid of its connection."""
+    used: list[int] = []
+    sleeping = asyncio.Event()
+
+    async def slow(conn: Any) -> tuple[None, list[object]]:
+        used.append(conn.get_server_pid())
+        await conn.execute("INSERT INTO unit_notes VALUES ('cut short')")
+        sleeping.set()
+        await conn.execute("SELECT pg_sleep(10)")
+        return None, []
+
+    async def in_unit() -> None:
+        async with units.transaction():
+            await units.run(slow)
+
+    task = asyncio.create_task(in_unit())
+    await asyncio.wait_for(sleeping.wait(), 10)
+    await asyncio.sleep(0.1)  # the sleep is under way on the server
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return used
+
+
 @pytest.fixture
 def sync_units(table: str) -> Iterator[tuple[SyncUnits, list[object]]]:
     published: list[object] = []
@@ -286,26 +311,7 @@ class TestAsyncUnits:
         self, async_units: Any, table: str
     ) -> None:
         units, _ = async_units
-        used: list[int] = []
-        sleeping = asyncio.Event()
-
-        async def slow(conn: Any) -> tuple[None, list[object]]:
-            used.append(conn.get_server_pid())
-            await conn.execute("INSERT INTO unit_notes VALUES ('cut short')")
-            sleeping.set()
-            await conn.execute("SELECT pg_sleep(10)")
-            return None, []
-
-        async def in_unit() -> None:
-            async with units.transaction():
-                await units.run(slow)
-
-        task = asyncio.create_task(in_unit())
-        await asyncio.wait_for(sleeping.wait(), 10)
-        await asyncio.sleep(0.1)  # the sleep is under way on the server
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        used = await cut_mid_statement(units)
         assert await backend_gone(table, used[0])
         assert notes(table) == []
         await units.run(add_async("after"))  # the pool still serves
@@ -410,27 +416,8 @@ class TestAsyncUnitsHooks:
 
     async def test_kept_cut_connections_are_rolled_back_not_terminated(self, table: str) -> None:
         units = AsyncUnits(table, keep_cut_connections=True, pool_size=1)
-        sleeping = asyncio.Event()
-        used: list[int] = []
-
-        async def slow(conn: Any) -> tuple[None, list[object]]:
-            used.append(conn.get_server_pid())
-            await conn.execute("INSERT INTO unit_notes VALUES ('cut short')")
-            sleeping.set()
-            await conn.execute("SELECT pg_sleep(10)")
-            return None, []
-
-        async def in_unit() -> None:
-            async with units.transaction():
-                await units.run(slow)
-
         try:
-            task = asyncio.create_task(in_unit())
-            await asyncio.wait_for(sleeping.wait(), 10)
-            await asyncio.sleep(0.1)
-            task.cancel()
-            with pytest.raises(asyncio.CancelledError):
-                await task
+            used = await cut_mid_statement(units)
             async with units.transaction() as unit:
                 again = await unit.read(lambda conn: conn.fetchval("SELECT pg_backend_pid()"))
             assert again == used[0]  # the one connection was kept, rolled back
