@@ -7,8 +7,8 @@ import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with positional ``$n`` 
 execution layers on the hot path (``docs/benchmarks.md`` measures it against the raw driver).
 The pool skips asyncpg's ``RESET ALL`` round trip on release: this path never changes session
 state (no ``SET``, ``LISTEN`` or advisory locks), and asyncpg still rolls back any open
-transaction on release. JSON and JSONB columns decode to
-Python objects through a codec installed on every connection.
+transaction on release. JSON and JSONB columns decode to Python objects through a codec
+installed on every connection.
 
 Pools and units of work are the shipped ones (``units.AsyncUnits``, ``self.units``): one pool
 per running event loop (the sync facade runs this same layer on a background loop thread
@@ -23,21 +23,19 @@ Units of work: ``transaction(bus)`` opens a ``units.AsyncUnit`` bound, through a
 that context runs on its connection inside its transaction and collects its events; nothing
 commits until ``commit()``, which publishes the events on ``bus``. Exit without commit rolls
 back. A call that fails in the database fails the unit of work: ``commit()`` then rolls back
-and raises ``TransactionAborted``. Without a unit of work, a write
-runs in its own transaction and publishes after it commits; a write that is one statement
-(health, XP, stats, upserts, deletes) runs as that statement's implicit transaction, which is
-just as atomic and saves the BEGIN and COMMIT round trips.
+and raises ``TransactionAborted``. Without a unit of work, a write runs in its own
+transaction and publishes after it commits; a write that is one statement (health, XP,
+stats, upserts, deletes) runs as that statement's implicit transaction, which is just as
+atomic and saves the BEGIN and COMMIT round trips.
 
 Errors are translated here, at one boundary (``translate``, the units' hook): integrity
-violations become ``ValidationError``,
-every other driver, OS or connection failure ``DatabaseError``, raised ``from`` the original.
-A lost connection also expires the pool's other connections, which a server restart or
-``pg_terminate_backend`` has usually killed too, so the next call runs on a fresh one.
-Messages are masked (``observability.mask_secrets``). A lost connection or a failed connect
-is an outage (``AsyncDatabase.outage``, the units' ``health``): ``async_db.database_unavailable``
-when it starts,
-``async_db.database_recovered`` with its duration and failed calls once calls have worked
-again for ``OUTAGE_SETTLE_S``.
+violations become ``ValidationError``, every other driver, OS or connection failure
+``DatabaseError``, raised ``from`` the original. A lost connection also expires the pool's
+other connections, which a server restart or ``pg_terminate_backend`` has usually killed
+too, so the next call runs on a fresh one. Messages are masked (``observability.mask_secrets``).
+A lost connection or a failed connect is an outage (``AsyncDatabase.outage``, the units'
+``health``): ``async_db.database_unavailable`` when it starts, ``async_db.database_recovered``
+with its duration and failed calls once calls have worked again for ``OUTAGE_SETTLE_S``.
 """
 
 from __future__ import annotations
