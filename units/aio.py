@@ -29,15 +29,23 @@ expires the pool's other connections, which a server restart has usually killed 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
-from asyncpg.exceptions._base import DataError as _ClientDataError
 
+from units._edges import (
+    DRIVER_ERRORS,
+    close_pool,
+    connection_lost,
+    drop_idle_connections,
+    finish,
+    log,
+    roll_back,
+    still_in_transaction,
+)
 from units.errors import UnitAlreadyOpen, UnitClosed, UnitError, UnitFailed
 from units.sync import Publish, Translate, _describe, _drop, _same
 
@@ -45,20 +53,6 @@ __all__ = ["DRIVER_ERRORS", "AsyncUnit", "AsyncUnits", "Health", "Work", "connec
 
 T = TypeVar("T")
 Work = Callable[[Any], Awaitable[tuple[T, list[object]]]]
-
-#: What asyncpg raises when a statement, a connect or the connection fails.
-DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
-#: How long ``close()`` waits for each pool.
-CLOSE_TIMEOUT = 5.0
-#: How many times a rollback cut short by a statement timeout is sent.
-ROLLBACK_TRIES = 3
-_log = logging.getLogger("units")
 
 
 class Health(Protocol):
@@ -71,17 +65,6 @@ class Health(Protocol):
     def succeeded(self) -> None:
         """A call worked."""
         ...
-
-
-def connection_lost(exc: BaseException) -> bool:
-    """Whether ``exc`` means the connection itself is gone (not a failed statement)."""
-    if isinstance(exc, asyncpg.PostgresError):
-        return (exc.sqlstate or "").startswith(("08", "57P"))
-    if isinstance(exc, asyncpg.exceptions.InternalClientError):
-        return True  # the protocol was left mid-operation by a connection that died
-    return isinstance(exc, asyncpg.InterfaceError | OSError) and not isinstance(
-        exc, _ClientDataError
-    )
 
 
 class AsyncUnit:
@@ -201,7 +184,7 @@ class AsyncUnit:
         began, self._began = self._began, False
         if conn is not None:
             cut = self._busy and not self._units.keep_cut_connections
-            await _finish(self._units.give_back(self._pool, conn, began=began, cut=cut))
+            await finish(self._units.give_back(self._pool, conn, began=began, cut=cut))
 
 
 class AsyncUnits:
@@ -303,7 +286,7 @@ class AsyncUnits:
             pool = self._pools.get(asyncio.get_running_loop())
             if pool is not None:
                 await pool.expire_connections()
-                _drop_idle_connections(pool)
+                drop_idle_connections(pool)
             if self._health is not None:
                 self._health.failed(exc)
         return self.translate(exc)
@@ -333,7 +316,7 @@ class AsyncUnits:
             except DRIVER_ERRORS as exc:
                 raise self.translate(exc) from exc
         if acquiring.exception() is None:
-            await _finish(self.give_back(pool, acquiring.result()))
+            await finish(self.give_back(pool, acquiring.result()))
         raise asyncio.CancelledError
 
     async def give_back(
@@ -350,14 +333,14 @@ class AsyncUnits:
         try:
             if cut:
                 conn.terminate()
-            elif began or _still_in_transaction(conn):
-                await _roll_back(conn)
+            elif began or still_in_transaction(conn):
+                await roll_back(conn)
         except DRIVER_ERRORS as exc:  # the pool resets or replaces the connection
             if not connection_lost(exc):  # a lost connection is the health's business
-                _log.warning("rollback failed: %s", _describe(exc))
+                log.warning("rollback failed: %s", _describe(exc))
             await self.failed(exc)
         finally:
-            if _still_in_transaction(conn):
+            if still_in_transaction(conn):
                 conn.terminate()
             await self._release(pool, conn)
 
@@ -394,7 +377,7 @@ class AsyncUnits:
                     self._locks.pop(loop, None)
             self._closed = final and not self._pools
         for loop, pool in closing.items():
-            await _close_pool(pool, loop, current)
+            await close_pool(pool, loop, current)
 
     def _forget_closed_loops(self) -> None:
         for loop in [loop for loop in self._pools if loop.is_closed()]:
@@ -429,66 +412,3 @@ class _TransactionScope:
             self._units._current.reset(self._token)
         if unit is not None:
             await unit.close()
-
-
-async def _finish(ending: Awaitable[None]) -> None:
-    """Await ``ending`` to its end even if cancelled meanwhile; re-raise the cancellation."""
-    done = asyncio.ensure_future(ending)
-    cancelled = False
-    while not done.done():
-        try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            cancelled = True
-    done.result()
-    if cancelled:
-        raise asyncio.CancelledError
-
-
-def _still_in_transaction(conn: Any) -> bool:
-    """Whether ``conn`` is open and inside a transaction; False once asyncpg took it back."""
-    try:
-        return not conn.is_closed() and bool(conn.is_in_transaction())
-    except asyncpg.InterfaceError:
-        return False
-
-
-async def _roll_back(conn: Any) -> None:
-    """``ROLLBACK``, tried again if a statement timeout cut it short."""
-    for attempt in range(ROLLBACK_TRIES):
-        try:
-            await conn.execute("ROLLBACK")
-            return
-        except asyncpg.QueryCanceledError:
-            if attempt == ROLLBACK_TRIES - 1:
-                raise
-
-
-def _drop_idle_connections(pool: asyncpg.Pool) -> None:
-    """Terminate the pool's idle connections now, as asyncpg's own idle timeout does.
-
-    Left to ``expire_connections()`` alone, each is closed on its next checkout in a task
-    nobody awaits; on a socket the server already closed that task fails, and asyncio prints
-    "Task exception was never retrieved". Terminating sends nothing. Only the holders waiting
-    in the pool's queue are idle, and this runs on the pool's own loop without awaiting.
-    """
-    idle = getattr(getattr(pool, "_queue", None), "_queue", ())
-    for holder in list(idle):
-        conn = getattr(holder, "_con", None)
-        if conn is not None and not conn.is_closed():
-            conn.terminate()
-
-
-async def _close_pool(
-    pool: asyncpg.Pool, loop: asyncio.AbstractEventLoop, current: asyncio.AbstractEventLoop
-) -> None:
-    try:
-        if loop is current:
-            await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
-        elif loop.is_running():
-            future = asyncio.run_coroutine_threadsafe(pool.close(), loop)
-            await asyncio.wait_for(asyncio.wrap_future(future), CLOSE_TIMEOUT)
-        elif not loop.is_closed():
-            pool.terminate()
-    except (*DRIVER_ERRORS, RuntimeError) as exc:
-        _log.warning("closing a pool failed: %s", _describe(exc))
