@@ -14,7 +14,7 @@ caller (the driver's and the units' own), so a team raises its own exception tre
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -170,8 +170,11 @@ class SyncUnit:
     def _roll_back_quietly(self) -> None:
         self.events.clear()
         self._failure = None
-        with contextlib.suppress(psycopg2.Error):
-            self._conn.rollback()  # a dead connection cannot; its source does not reuse it
+        try:
+            self._conn.rollback()
+        except psycopg2.Error as exc:  # a dead connection cannot; its source does not reuse it
+            if not self._conn.closed:
+                logging.getLogger("units").warning("rollback failed: %s", _describe(exc))
 
     def _require_open(self) -> None:
         if self._closed:
