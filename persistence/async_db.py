@@ -7,36 +7,35 @@ import, by SQLAlchemy's asyncpg dialect into asyncpg SQL with positional ``$n`` 
 execution layers on the hot path (``docs/benchmarks.md`` measures it against the raw driver).
 The pool skips asyncpg's ``RESET ALL`` round trip on release: this path never changes session
 state (no ``SET``, ``LISTEN`` or advisory locks), and asyncpg still rolls back any open
-transaction on release. JSON and JSONB columns decode to
-Python objects through a codec installed on every connection.
+transaction on release. JSON and JSONB columns decode to Python objects through a codec
+installed on every connection.
 
-Pools per event loop: an asyncpg pool belongs to the loop that created it, and the sync
-facade runs this same layer on a background loop thread while the main loop also uses it. So
-``AsyncDatabase`` keeps one pool per running loop, in a dict keyed by loop, created lazily
-under an ``asyncio.Lock`` of that loop; the lookup on each call is one ``dict.get``. Entries of
-closed loops are pruned when a new pool is opened. ``close()`` closes the pool of the current
-loop, and those of other loops that are still running by scheduling ``pool.close()`` on them
-with ``run_coroutine_threadsafe``; pools of stopped loops are terminated or dropped. The
-database stays usable after ``close()``: the next call opens a new pool.
+Pools and units of work are the shipped ones (``units.AsyncUnits``, ``self.units``): one pool
+per running event loop (the sync facade runs this same layer on a background loop thread
+while the main loop also uses it), closed on every loop that still runs by ``close()``; the
+database stays usable after ``close()``: the next call opens a new pool. A connection a
+cancelled task cut mid-statement is rolled back once the cancellation settled and kept
+(``keep_cut_connections``: a shadow giving way to its primary is cancelled often), and
+terminated if it is still inside a transaction: none goes back to its pool inside one.
 
-Units of work: ``transaction(bus)`` opens an ``AsyncUnitOfWork`` bound, through a
+Units of work: ``transaction(bus)`` opens a ``units.AsyncUnit`` bound, through a
 ``ContextVar``, to the current task context. While it is open, every call on this database in
 that context runs on its connection inside its transaction and collects its events; nothing
 commits until ``commit()``, which publishes the events on ``bus``. Exit without commit rolls
 back. A call that fails in the database fails the unit of work: ``commit()`` then rolls back
-and raises ``TransactionAborted`` (see ``AsyncUnitOfWork``). Without a unit of work, a write
-runs in its own transaction and publishes after it commits; a write that is one statement
-(health, XP, stats, upserts, deletes) runs as that statement's implicit transaction, which is
-just as atomic and saves the BEGIN and COMMIT round trips.
+and raises ``TransactionAborted``. Without a unit of work, a write runs in its own
+transaction and publishes after it commits; a write that is one statement (health, XP,
+stats, upserts, deletes) runs as that statement's implicit transaction, which is just as
+atomic and saves the BEGIN and COMMIT round trips.
 
-Errors are translated here, at one boundary: integrity violations become ``ValidationError``,
-every other driver, OS or connection failure ``DatabaseError``, raised ``from`` the original.
-A lost connection also expires the pool's other connections, which a server restart or
-``pg_terminate_backend`` has usually killed too, so the next call runs on a fresh one.
-Messages are masked (``observability.mask_secrets``). A lost connection or a failed connect
-is an outage (``AsyncDatabase.outage``): ``async_db.database_unavailable`` when it starts,
-``async_db.database_recovered`` with its duration and failed calls once calls have worked
-again for ``OUTAGE_SETTLE_S``.
+Errors are translated here, at one boundary (``translate``, the units' hook): integrity
+violations become ``ValidationError``, every other driver, OS or connection failure
+``DatabaseError``, raised ``from`` the original. A lost connection also expires the pool's
+other connections, which a server restart or ``pg_terminate_backend`` has usually killed
+too, so the next call runs on a fresh one. Messages are masked (``observability.mask_secrets``).
+A lost connection or a failed connect is an outage (``AsyncDatabase.outage``, the units'
+``health``): ``async_db.database_unavailable`` when it starts, ``async_db.database_recovered``
+with its duration and failed calls once calls have worked again for ``OUTAGE_SETTLE_S``.
 """
 
 from __future__ import annotations
@@ -46,17 +45,16 @@ import json
 import os
 import threading
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import asyncpg
 import sqlalchemy as sa
-import structlog
 from asyncpg.exceptions._base import DataError as _ClientDataError
 from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 
-from observability import Outage, describe, mask_secrets
+from observability import Outage, mask_secrets
 from persistence.errors import (
     DatabaseError,
     PersistenceError,
@@ -65,13 +63,15 @@ from persistence.errors import (
     ValidationError,
 )
 from persistence.events import EventBus
+from units import AsyncUnit, AsyncUnits, UnitAlreadyOpen, UnitFailed
+from units.aio import DRIVER_ERRORS
 
 __all__ = [
     "AsyncDatabase",
-    "AsyncUnitOfWork",
     "Statement",
     "default_database",
     "statement",
+    "translate",
     "translate_error",
 ]
 
@@ -79,18 +79,9 @@ T = TypeVar("T")
 #: Work run on a unit of work's connection: it returns its result and the events it raised.
 ConnectionWork = Callable[[asyncpg.Connection], Awaitable[tuple[T, list[object]]]]
 
-DRIVER_ERRORS = (
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.InternalClientError,
-    OSError,
-    TimeoutError,
-)
-CLOSE_TIMEOUT = 5.0
 # Calls must keep succeeding this long before an outage is logged as over.
 OUTAGE_SETTLE_S = 1.0
 _DIALECT = PGDialect_asyncpg()
-_UNITS: ContextVar[tuple[AsyncUnitOfWork, ...]] = ContextVar("dualpath_async_units", default=())
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,31 +135,19 @@ def translate_error(exc: BaseException) -> PersistenceError:
     return DatabaseError(mask_secrets(f"{type(exc).__name__}: {_first_line(exc)}"))
 
 
-def _connection_lost(exc: BaseException) -> bool:
-    """Whether ``exc`` means the connection itself is gone (not a failed statement)."""
-    if isinstance(exc, asyncpg.PostgresError):
-        return (exc.sqlstate or "").startswith(("08", "57P"))
-    if isinstance(exc, asyncpg.exceptions.InternalClientError):
-        return True  # the protocol was left mid-operation by a connection that died
-    return isinstance(exc, asyncpg.InterfaceError | OSError) and not isinstance(
-        exc, _ClientDataError
-    )
-
-
-def _drop_idle_connections(pool: asyncpg.Pool) -> None:
-    """Terminate the pool's idle connections now, as asyncpg's own idle timeout does.
-
-    Left to ``expire_connections()`` alone, each is closed on its next checkout in a task
-    nobody awaits; on a socket the server already closed that task fails, and asyncio prints
-    "Task exception was never retrieved" with a traceback. Terminating sends nothing. Only
-    the holders waiting in the pool's queue are idle (one being checked out has left it), and
-    this runs on the pool's own loop without awaiting, so none is taken meanwhile.
-    """
-    idle = getattr(getattr(pool, "_queue", None), "_queue", ())
-    for holder in list(idle):
-        conn = getattr(holder, "_con", None)
-        if conn is not None and not conn.is_closed():
-            conn.terminate()
+def translate(exc: Exception) -> Exception:
+    """The error the async path raises for ``exc`` (``units.AsyncUnits``' hook)."""
+    if isinstance(exc, PersistenceError):
+        return exc
+    if isinstance(exc, DRIVER_ERRORS):
+        return translate_error(exc)
+    if isinstance(exc, UnitFailed):
+        return TransactionAborted(str(exc))
+    if isinstance(exc, UnitAlreadyOpen):
+        return UnitOfWorkAlreadyOpen(
+            "a transaction is already open in this context; nesting is not allowed"
+        )
+    return exc
 
 
 def _first_line(exc: BaseException) -> str:
@@ -188,6 +167,18 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
     """Release hook: nothing to reset (asyncpg has already rolled back any transaction)."""
 
 
+def _pool_options() -> dict[str, Any]:
+    return {
+        # No floor: asyncpg would keep restoring it while the server is down, with a
+        # traceback per attempt; connections are opened on demand and then kept.
+        "min_size": 0,
+        "init": _init_connection,
+        "reset": _keep_session,
+        "statement_cache_size": 512,
+        "server_settings": {"application_name": "dualpath-async"},
+    }
+
+
 class AsyncDatabase:
     """A PostgreSQL database reached through one asyncpg pool per running event loop."""
 
@@ -195,137 +186,68 @@ class AsyncDatabase:
         self.url = url
         self.pool_size = pool_size
         self.outage = Outage("async_db.database", settle_s=OUTAGE_SETTLE_S)
-        self._pools: dict[asyncio.AbstractEventLoop, asyncpg.Pool] = {}
-        self._locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
-        self._guard = threading.Lock()
+        self.units = AsyncUnits(
+            url,
+            pool_size=pool_size,
+            pool_options=_pool_options(),
+            translate=translate,
+            health=self.outage,
+            keep_cut_connections=True,
+        )
 
     def __repr__(self) -> str:
         return f"AsyncDatabase(pool_size={self.pool_size}, pools={len(self._pools)})"
 
+    @property
+    def _pools(self) -> dict[Any, asyncpg.Pool]:
+        return self.units.pools
+
     async def pool(self) -> asyncpg.Pool:
         """The pool of the running event loop, opened on first use."""
-        loop = asyncio.get_running_loop()
-        pool = self._pools.get(loop)
-        return pool if pool is not None else await self._open_pool(loop)
-
-    async def _open_pool(self, loop: asyncio.AbstractEventLoop) -> asyncpg.Pool:
-        with self._guard:
-            lock = self._locks.setdefault(loop, asyncio.Lock())
-        async with lock:
-            pool = self._pools.get(loop)
-            if pool is None:
-                pool = await self._create_pool()
-                with self._guard:
-                    self._prune_closed_loops()
-                    self._pools[loop] = pool
-        return pool
-
-    async def _create_pool(self) -> asyncpg.Pool:
-        try:
-            pool = await asyncpg.create_pool(
-                self.url,
-                # No floor: asyncpg would keep restoring it while the server is down, with a
-                # traceback per attempt; connections are opened on demand and then kept.
-                min_size=0,
-                max_size=self.pool_size,
-                init=_init_connection,
-                reset=_keep_session,
-                statement_cache_size=512,
-                server_settings={"application_name": "dualpath-async"},
-            )
-        except DRIVER_ERRORS as exc:
-            if _connection_lost(exc) or isinstance(exc, TimeoutError):
-                self.outage.failed(exc)
-            raise translate_error(exc) from exc
-        structlog.get_logger().info("async_db.pool_opened", pool_size=self.pool_size)
-        return pool
-
-    def _prune_closed_loops(self) -> None:
-        for loop in [loop for loop in self._pools if loop.is_closed()]:
-            del self._pools[loop]
-            self._locks.pop(loop, None)
+        pool = self.units.pools.get(asyncio.get_running_loop())  # the hot path: one dict.get
+        return pool if pool is not None else await self.units.pool()
 
     async def close(self) -> None:
         """Close the current loop's pool and those of other loops that still run."""
-        current = asyncio.get_running_loop()
-        with self._guard:
-            pools, self._pools = self._pools, {}
-            self._locks = {loop: lock for loop, lock in self._locks.items() if loop is current}
-        for loop, pool in pools.items():
-            await self._close_pool(pool, loop, current)
-
-    async def _close_pool(
-        self, pool: asyncpg.Pool, loop: asyncio.AbstractEventLoop, current: object
-    ) -> None:
-        try:
-            if loop is current:
-                await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT)
-            elif loop.is_running():
-                future = asyncio.run_coroutine_threadsafe(pool.close(), loop)
-                await asyncio.wait_for(asyncio.wrap_future(future), CLOSE_TIMEOUT)
-            elif not loop.is_closed():
-                pool.terminate()
-        except (*DRIVER_ERRORS, RuntimeError) as exc:
-            structlog.get_logger().warning("async_db.pool_close_failed", error=describe(exc))
-
-    async def _failed(self, exc: BaseException) -> PersistenceError:
-        """Translate ``exc``; if the connection was lost, replace every pooled connection.
-
-        A server restart or ``pg_terminate_backend`` kills all of them at once, and asyncpg
-        only notices a dead idle connection when it is used: expiring them makes the next
-        call after this one run on a fresh connection.
-
-        Losing the connection or failing to open one is an outage: logged once when it starts
-        and once when it ends (``self.outage``), never per call.
-        """
-        if _connection_lost(exc):
-            pool = self._pools.get(asyncio.get_running_loop())
-            if pool is not None:
-                await pool.expire_connections()
-                _drop_idle_connections(pool)
-            self.outage.failed(exc)
-        return translate_error(exc)
+        await self.units.close(every_loop=True, final=False)
 
     # --- units of work ---------------------------------------------------------------------
 
-    def unit_of_work(self) -> AsyncUnitOfWork | None:
+    def unit_of_work(self) -> AsyncUnit | None:
         """The unit of work open on this database in the current context, if any."""
-        for unit in _UNITS.get():
-            if unit.database is self:
-                return unit
-        return None
+        return self.units.current()
 
-    def transaction(self, bus: EventBus | None = None) -> _TransactionScope:
+    def transaction(self, bus: EventBus | None = None) -> AbstractAsyncContextManager[AsyncUnit]:
         """An async context manager yielding a unit of work; see the module docstring."""
-        return _TransactionScope(self, bus)
+        return self.units.transaction(publish=bus.publish_all if bus is not None else _drop)
 
     # --- statements ------------------------------------------------------------------------
 
     async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
         """One row or None."""
-        try:
-            unit = self.unit_of_work()
-            if unit is None:
-                pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
+        unit = self.units.current()
+        if unit is not None:
+            row = await unit.read(lambda conn: conn.fetchrow(sql, *args))
+        else:
+            try:
+                pool = self.units.pools.get(asyncio.get_running_loop()) or await self.pool()
                 row = await pool.fetchrow(sql, *args)
-            else:
-                row = await unit.read(lambda conn: conn.fetchrow(sql, *args))
-        except DRIVER_ERRORS as exc:
-            raise await self._failed(exc) from exc
+            except DRIVER_ERRORS as exc:
+                raise await self.units.failed(exc) from exc
         self.outage.succeeded()
         return row
 
     async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
         """All rows."""
-        try:
-            unit = self.unit_of_work()
-            if unit is None:
-                pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
+        unit = self.units.current()
+        if unit is not None:
+            rows = list(await unit.read(lambda conn: conn.fetch(sql, *args)))
+        else:
+            try:
+                pool = self.units.pools.get(asyncio.get_running_loop()) or await self.pool()
                 rows = list(await pool.fetch(sql, *args))
-            else:
-                rows = list(await unit.read(lambda conn: conn.fetch(sql, *args)))
-        except DRIVER_ERRORS as exc:
-            raise await self._failed(exc) from exc
+            except DRIVER_ERRORS as exc:
+                raise await self.units.failed(exc) from exc
         self.outage.succeeded()
         return rows
 
@@ -337,11 +259,11 @@ class AsyncDatabase:
         ``single_statement`` writes skip the explicit BEGIN/COMMIT: one statement is its own
         atomic transaction, which saves two round trips on the hottest writes.
         """
+        unit = self.units.current()
+        if unit is not None:
+            return await unit.run(operation)
         try:
-            unit = self.unit_of_work()
-            if unit is not None:
-                return await unit.run(operation)
-            pool = self._pools.get(asyncio.get_running_loop()) or await self.pool()
+            pool = self.units.pools.get(asyncio.get_running_loop()) or await self.pool()
             async with pool.acquire() as conn:
                 if single_statement:
                     result, events = await operation(conn)
@@ -349,269 +271,15 @@ class AsyncDatabase:
                     async with conn.transaction():
                         result, events = await operation(conn)
         except DRIVER_ERRORS as exc:
-            raise await self._failed(exc) from exc
+            raise await self.units.failed(exc) from exc
         self.outage.succeeded()
         if events and bus is not None:
             bus.publish_all(events)
         return result
 
 
-class AsyncUnitOfWork:
-    """A caller-owned transaction on one connection: rolls back on exit unless committed.
-
-    Calls made while it is open run on its connection, one at a time (tasks spawned inside
-    the block share it). ``commit()`` and ``rollback()`` end the current transaction; a later
-    call in the block starts a new one.
-
-    A call that fails in the database (any driver error: PostgreSQL then aborts the
-    transaction) or is interrupted marks the unit of work failed: later calls and
-    ``commit()`` raise ``TransactionAborted``, and ``commit()`` rolls back and drops the
-    events, so nothing of a transaction that cannot be stored is ever published. The
-    ``ValidationError`` and ``NotFoundError`` that a call's own checks raise before it writes
-    leave the transaction intact.
-    """
-
-    def __init__(
-        self,
-        database: AsyncDatabase,
-        pool: asyncpg.Pool,
-        conn: asyncpg.Connection,
-        bus: EventBus | None,
-    ) -> None:
-        self.database = database
-        self.events: list[object] = []
-        self.lock = asyncio.Lock()
-        self._pool = pool
-        self._conn: asyncpg.Connection | None = conn
-        self._bus = bus
-        self._open = False  # BEGIN sent (or being sent) and not ended yet
-        self._failure: str | None = None
-
-    @property
-    def failed(self) -> bool:
-        """Whether a call failed in this transaction, so that it can only roll back."""
-        return self._failure is not None
-
-    async def connection(self) -> asyncpg.Connection:
-        """Its connection, inside a transaction (begun on first use). Hold ``lock``."""
-        if self._conn is None:
-            raise RuntimeError("the unit of work is closed")
-        if self._failure is not None:
-            raise TransactionAborted(
-                f"a call failed in this unit of work ({self._failure}); roll it back"
-            )
-        if not self._open:
-            self._open = True  # first: close() ends it even if BEGIN is interrupted
-            await self._conn.execute("BEGIN")
-        return self._conn
-
-    async def read(self, query: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        """Run a read on its connection."""
-        async with self.lock:
-            conn = await self.connection()
-            return await self._watched(query(conn))
-
-    async def run(self, operation: ConnectionWork[T]) -> T:
-        """Run a write on its connection and collect the write's events."""
-        async with self.lock:
-            conn = await self.connection()
-            result, events = await self._watched(operation(conn))
-        self.events.extend(events)
-        return result
-
-    async def _watched(self, call: Awaitable[T]) -> T:
-        """Await ``call``; anything but the call's own checks fails the unit of work.
-
-        A driver error is translated here, as the legacy unit of work does, so that a caller
-        running its own statements in the unit (the shadow runner's captures) gets the same
-        ``PersistenceError`` classes, never a raw asyncpg error.
-        """
-        try:
-            return await call
-        except PersistenceError:
-            raise
-        except DRIVER_ERRORS as exc:
-            self._failure = mask_secrets(f"{type(exc).__name__}: {_first_line(exc)}")
-            raise await self.database._failed(exc) from exc
-        except BaseException as exc:
-            self._failure = f"interrupted by {type(exc).__name__}"
-            raise
-
-    async def commit(self) -> None:
-        """Commit, then publish the collected events; a failed one rolls back instead."""
-        events, self.events = self.events, []
-        failure, self._failure = self._failure, None
-        if failure is not None:
-            await self._end("rollback")
-            raise TransactionAborted(f"nothing was committed: {failure}")
-        await self._end("commit")
-        if events and self._bus is not None:
-            self._bus.publish_all(events)
-
-    async def rollback(self) -> None:
-        """Roll back and drop the collected events."""
-        self.events = []
-        self._failure = None
-        await self._end("rollback")
-
-    async def _end(self, how: str) -> None:
-        async with self.lock:
-            if not self._open or self._conn is None:
-                return
-            self._open = False
-            try:
-                await self._conn.execute("COMMIT" if how == "commit" else "ROLLBACK")
-            except DRIVER_ERRORS as exc:
-                raise await self.database._failed(exc) from exc
-
-    async def close(self) -> None:
-        """Roll back what was not committed and give the connection back to its pool."""
-        conn, self._conn = self._conn, None
-        self.events = []
-        begun, self._open = self._open, False
-        if conn is not None:
-            await _give_back(self.database, self._pool, conn, begun)
-
-
-async def _give_back(
-    database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection, begun: bool = False
-) -> None:
-    """Roll ``conn`` back if it is (or may be) in a transaction, then release it to ``pool``.
-
-    This is where a unit of work that did not commit rolls back. One cancelled mid-statement
-    (a shadow giving way to a primary, a timeout) may be cancelled again while it ends; the
-    pool would roll it back on release too, but report it as an error on the event loop
-    ("Resetting connection with an active transaction"). So the rollback and the release
-    finish even if the task is cancelled meanwhile, and the cancellation is re-raised after.
-
-    ``begun``: a ``BEGIN`` was sent and not ended. Then the rollback is sent whatever
-    ``is_in_transaction()`` says: a ``BEGIN`` cancelled in flight leaves the connection's
-    status at idle until the server's answer arrives, which on a busy machine is after the
-    check (and before the pool's reset). asyncpg sends the rollback once that cancellation
-    has settled.
-    """
-    done = asyncio.ensure_future(_roll_back_and_release(database, pool, conn, begun))
-    cancelled = False
-    while not done.done():
-        try:
-            await asyncio.shield(done)
-        except asyncio.CancelledError:
-            cancelled = True
-    done.result()
-    if cancelled:
-        raise asyncio.CancelledError
-
-
-async def _acquire(database: AsyncDatabase, pool: asyncpg.Pool) -> asyncpg.Connection:
-    """A connection of ``pool``; one taken while the caller was cancelled is given back.
-
-    Cancelling ``pool.acquire()`` while it opens a new connection leaves asyncpg's connect
-    futures failing unobserved ("Future exception was never retrieved"); a shadow giving way
-    to a primary is cancelled at any point, so the acquire finishes, shielded, and the
-    cancellation is re-raised once the connection is back in the pool.
-    """
-    acquiring = asyncio.ensure_future(pool.acquire())
-    cancelled = False
-    while not acquiring.done():
-        try:
-            await asyncio.shield(acquiring)
-        except asyncio.CancelledError:
-            cancelled = True
-    if not cancelled:
-        return acquiring.result()
-    if acquiring.exception() is None:
-        await _give_back(database, pool, acquiring.result())
-    raise asyncio.CancelledError
-
-
-#: How many times a rollback cut short by a statement timeout is sent.
-ROLLBACK_TRIES = 3
-
-
-async def _roll_back_and_release(
-    database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection, begun: bool
-) -> None:
-    try:
-        if begun or conn.is_in_transaction():
-            await _roll_back(conn)
-    except DRIVER_ERRORS as exc:  # the pool resets or replaces the connection
-        if not _connection_lost(exc):  # a lost connection is part of the outage
-            structlog.get_logger().warning("async_db.rollback_failed", error=describe(exc))
-        await database._failed(exc)
-    finally:
-        if _still_in_transaction(conn):
-            conn.terminate()  # never handed back inside a transaction: the pool replaces it
-        await _release(database, pool, conn)
-
-
-def _still_in_transaction(conn: asyncpg.Connection) -> bool:
-    """Whether ``conn`` is open and inside a transaction; False once asyncpg took it back.
-
-    A connection that died mid-operation can already be back in its pool (asyncpg's own
-    release), and then asking it anything raises ``InterfaceError``.
-    """
-    try:
-        return not conn.is_closed() and conn.is_in_transaction()
-    except asyncpg.InterfaceError:
-        return False
-
-
-async def _roll_back(conn: asyncpg.Connection) -> None:
-    """``ROLLBACK``, tried again if a statement timeout cut it short.
-
-    A shadow sets a short ``statement_timeout`` for its transaction; on a starved server the
-    rollback itself can outlast it. Each try gets the timeout afresh.
-    """
-    for attempt in range(ROLLBACK_TRIES):
-        try:
-            await conn.execute("ROLLBACK")
-            return
-        except asyncpg.QueryCanceledError:
-            if attempt == ROLLBACK_TRIES - 1:
-                raise
-
-
-async def _release(database: AsyncDatabase, pool: asyncpg.Pool, conn: asyncpg.Connection) -> None:
-    """Give ``conn`` back; if asyncpg already took it back, say so as part of the outage.
-
-    A connection that died mid-operation can be returned to its pool by asyncpg itself, and
-    releasing it again raises ``InternalClientError`` ("called on a free connection holder"):
-    nothing is left to release, and the raw driver error must not reach the caller.
-    """
-    try:
-        await pool.release(conn)
-    except (asyncpg.InterfaceError, asyncpg.exceptions.InternalClientError) as exc:
-        database.outage.failed(exc)
-
-
-class _TransactionScope:
-    """``async with database.transaction(bus) as uow``: binds a unit of work to the context."""
-
-    def __init__(self, database: AsyncDatabase, bus: EventBus | None) -> None:
-        self._database = database
-        self._bus = bus
-        self._unit: AsyncUnitOfWork | None = None
-        self._token: Any = None
-
-    async def __aenter__(self) -> AsyncUnitOfWork:
-        if self._database.unit_of_work() is not None:
-            raise UnitOfWorkAlreadyOpen(
-                "a transaction is already open in this context; nesting is not allowed"
-            )
-        pool = await self._database.pool()
-        try:
-            conn = await _acquire(self._database, pool)
-        except DRIVER_ERRORS as exc:
-            raise translate_error(exc) from exc
-        self._unit = AsyncUnitOfWork(self._database, pool, conn, self._bus)
-        self._token = _UNITS.set((*_UNITS.get(), self._unit))
-        return self._unit
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        unit, self._unit = self._unit, None
-        _UNITS.reset(self._token)
-        if unit is not None:
-            await unit.close()
+def _drop(events: list[object]) -> None:
+    """No bus: a unit of work's events are not published."""
 
 
 _DEFAULTS: dict[str, AsyncDatabase] = {}

@@ -10,6 +10,7 @@ covers them all.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
@@ -17,7 +18,7 @@ from uuid import UUID
 if TYPE_CHECKING:
     from persistence.api import AsyncPersistence
 
-from persistence.async_db import AsyncDatabase, _TransactionScope, default_database
+from persistence.async_db import AsyncDatabase, default_database
 from persistence.events import EventBus
 from persistence.models import Player, Profession, Room, RoomCache
 from persistence.repositories import (
@@ -30,6 +31,7 @@ from persistence.repositories import (
     RoomRepository,
 )
 from persistence.repositories._inventory_methods import InventoryMethods
+from units import AsyncUnit
 
 __all__ = ["AsyncPersistenceLayer"]
 
@@ -94,7 +96,7 @@ class AsyncPersistenceLayer(InventoryMethods):
         if self._database is not None:
             await self._database.close()
 
-    def transaction(self) -> _TransactionScope:
+    def transaction(self) -> AbstractAsyncContextManager[AsyncUnit]:
         """``async with layer.transaction() as uow``: a unit of work; see ``async_db``."""
         return self.database.transaction(self.event_bus)
 

@@ -12,6 +12,10 @@
                                               transaction() was called while a unit of work
                                               is open on the same path in the same context
 
+``TransactionAborted`` and ``UnitOfWorkAlreadyOpen`` are also the shipped units' ``UnitFailed``
+and ``UnitAlreadyOpen`` (``units.errors``): both paths are built on those units, which raise
+these classes through their ``translate`` hook.
+
 Driver exceptions (psycopg2, asyncpg, SQLAlchemy) are translated at the boundary of each path
 with ``raise … from exc``, so callers catch the same classes whichever path served them.
 Their messages quote the driver's, so they are masked when the error is made
@@ -21,6 +25,7 @@ Their messages quote the driver's, so they are masked when the error is made
 from __future__ import annotations
 
 from observability import mask_secrets
+from units.errors import UnitAlreadyOpen, UnitFailed
 
 __all__ = [
     "DatabaseError",
@@ -51,7 +56,7 @@ class DatabaseError(PersistenceError):
     """The database or its driver failed; the operation may be retried."""
 
 
-class TransactionAborted(DatabaseError):
+class TransactionAborted(DatabaseError, UnitFailed):
     """A statement failed inside a unit of work, which PostgreSQL then aborted.
 
     Every later call in it, and ``commit()``, raises this; ``commit()`` also rolls back and
@@ -59,7 +64,7 @@ class TransactionAborted(DatabaseError):
     """
 
 
-class UnitOfWorkAlreadyOpen(PersistenceError, RuntimeError):
+class UnitOfWorkAlreadyOpen(PersistenceError, UnitAlreadyOpen, RuntimeError):
     """``transaction()`` was called while this context already has a unit of work open.
 
     Units of work do not nest. The shadow runner catches this class (and only this one) as

@@ -18,22 +18,34 @@ reads as "the caller owns this write". Errors::
     ├── UnitFailed        a statement failed in this unit: it can only roll back
     └── UnitClosed        the unit has ended (or its units were closed)
 
-Driver errors (``psycopg2.Error``, ``asyncpg.PostgresError``) pass through unchanged; the
-shadow engine compares them by SQLSTATE (``shadow.errors``).
+Driver errors (``psycopg2.Error``, ``asyncpg.PostgresError``) pass through unchanged, and
+the shadow engine compares them by SQLSTATE (``shadow.errors``), unless ``translate=`` maps
+them (and the units' own errors) to a team's exception tree. ``SyncUnits(source=...)`` takes
+connections from a pool of the team's own (a :class:`ConnectionSource`) instead of
+:class:`IdleConnections`. ``AsyncUnits`` also takes ``health=`` (told of lost connections and
+failed connects, and of calls that worked), ``pool_options=`` for ``asyncpg.create_pool``,
+``keep_cut_connections=`` (a connection cut mid-statement is rolled back and kept rather than
+terminated; never handed back inside a transaction either way), a publisher per unit
+(``transaction(publish=...)``) and ``close(every_loop=True, final=False)``. The MUD's own
+paths (``persistence/``) are built on these units.
 """
 
 from __future__ import annotations
 
-from units.aio import AsyncUnit, AsyncUnits
+from units.aio import AsyncUnit, AsyncUnits, Health
 from units.errors import UnitAlreadyOpen, UnitClosed, UnitError, UnitFailed
-from units.sync import Session, SyncUnit, SyncUnits
+from units.sync import ConnectionSource, IdleConnections, Session, SyncUnit, SyncUnits, Translate
 
 __all__ = [
     "AsyncUnit",
     "AsyncUnits",
+    "ConnectionSource",
+    "Health",
+    "IdleConnections",
     "Session",
     "SyncUnit",
     "SyncUnits",
+    "Translate",
     "UnitAlreadyOpen",
     "UnitClosed",
     "UnitError",

@@ -17,5 +17,5 @@ class UnitFailed(UnitError):
     """A statement failed in this unit of work; it can only roll back."""
 
 
-class UnitClosed(UnitError):
-    """The unit of work has ended, or its units were closed."""
+class UnitClosed(UnitError, RuntimeError):
+    """The unit of work has ended, or its units were closed (also a ``RuntimeError``)."""

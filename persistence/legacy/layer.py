@@ -1,31 +1,35 @@
 """``PersistenceLayer``: the legacy, synchronous implementation of ``SyncPersistence``.
 
 Every public method validates its input with ``persistence.rules`` before any SQL, then runs
-one piece of work (a function of a ``Session`` from the sibling modules) through ``_run``:
-in the caller's unit of work if one is open in this context, else in its own transaction on a
-pooled connection, committed at the end of the call and followed by its events.
+one piece of work (a function of a ``Session`` from the sibling modules) through the shipped
+units of work (``units.SyncUnits``, over the layer's ``ConnectionPool`` and with
+``translate.translate`` as their error hook): in the caller's unit of work if one is open in
+this context, else in its own transaction on a pooled connection, committed at the end of the
+call and followed by its events.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 from uuid import UUID
 
+import units
 from persistence import rules
-from persistence.errors import UnitOfWorkAlreadyOpen, ValidationError
+from persistence.errors import ValidationError
 from persistence.events import EventBus
 from persistence.legacy import containers, inputs, items, players, vitals, world
 from persistence.legacy.players import upsert as upsert_players  # `players` is a parameter
 from persistence.legacy.pool import ConnectionPool, dsn_from_url
-from persistence.legacy.session import LegacyUnitOfWork, Session, run_alone
+from persistence.legacy.session import Session
+from persistence.legacy.translate import translate
 from persistence.models import Container, ItemInstance, Player, Profession, Room, RoomCache
+from units import SyncUnit, SyncUnits
 
 if TYPE_CHECKING:
     from persistence.api import SyncPersistence
@@ -58,34 +62,26 @@ class PersistenceLayer:
         self._pool = ConnectionPool(
             dsn_from_url(url), size=pool_size, acquire_timeout=acquire_timeout
         )
-        self._current: ContextVar[LegacyUnitOfWork | None] = ContextVar(
-            f"legacy_unit_of_work_{id(self):x}", default=None
+        self._units = SyncUnits(
+            source=self._pool,
+            publish=self.event_bus.publish_all,
+            translate=translate,
+            session=Session,
         )
         self._rooms: RoomCache | None = None
         self._rooms_lock = threading.Lock()
 
     # --- plumbing ------------------------------------------------------------------------
 
-    @contextmanager
-    def transaction(self) -> Iterator[LegacyUnitOfWork]:
+    def transaction(self) -> AbstractContextManager[SyncUnit]:
         """A unit of work on one connection, for this layer in this context.
 
         Calls made while it is open use its connection and do not commit; it rolls back on
         exit unless ``commit()`` was called. Opening a second one in the same context raises
-        ``UnitOfWorkAlreadyOpen``.
+        ``UnitOfWorkAlreadyOpen``. A call that fails in the database fails the unit of work:
+        later calls and ``commit()`` raise ``TransactionAborted`` (``units.SyncUnit``).
         """
-        if self._current.get() is not None:
-            raise UnitOfWorkAlreadyOpen(
-                "a unit of work is already open on this layer in this context"
-            )
-        with self._pool.connection() as conn:
-            uow = LegacyUnitOfWork(conn, self.event_bus)
-            token = self._current.set(uow)
-            try:
-                yield uow
-            finally:
-                self._current.reset(token)
-                uow.close()
+        return self._units.transaction()
 
     def close(self) -> None:
         """Close every connection; later calls raise DatabaseError."""
@@ -96,16 +92,10 @@ class PersistenceLayer:
     ) -> T:
         """Run ``work`` in the open unit of work, or alone: commit, then publish its events."""
 
-        def bound(session: Session) -> T:
-            return work(session, *args, **kwargs)
+        def bound(session: units.Session) -> T:
+            return work(cast(Session, session), *args, **kwargs)  # built by ``session=Session``
 
-        uow = self._current.get()
-        if uow is not None:
-            return uow.run(bound)
-        with self._pool.connection() as conn:
-            result, events = run_alone(conn, bound)
-        self.event_bus.publish_all(events)
-        return result
+        return self._units.run(bound)
 
     def _room_cache(self) -> RoomCache:
         """The rooms, loaded once on first use."""

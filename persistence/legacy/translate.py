@@ -3,15 +3,25 @@
 Integrity violations (a taken name, a reference to a missing user, profession, prototype or
 room, a failed check) and data errors (a value out of range) are the caller's bad input, so
 they become ``ValidationError``; everything else the driver raises becomes ``DatabaseError``.
+``translate`` is the hook the legacy path's units of work raise every error through: the
+units' own ``UnitFailed`` and ``UnitAlreadyOpen`` become ``TransactionAborted`` and
+``UnitOfWorkAlreadyOpen``.
 """
 
 from __future__ import annotations
 
 import psycopg2
 
-from persistence.errors import DatabaseError, PersistenceError, ValidationError
+from persistence.errors import (
+    DatabaseError,
+    PersistenceError,
+    TransactionAborted,
+    UnitOfWorkAlreadyOpen,
+    ValidationError,
+)
+from units.errors import UnitAlreadyOpen, UnitFailed
 
-__all__ = ["translate_error"]
+__all__ = ["translate", "translate_error"]
 
 # Constraint names from the schema, and what a violation means to the caller.
 CONSTRAINT_MESSAGES = {
@@ -41,6 +51,17 @@ def translate_error(exc: psycopg2.Error) -> PersistenceError:
     if isinstance(exc, psycopg2.DataError):
         return ValidationError(f"invalid value: {_first_line(exc)}")
     return DatabaseError(f"{type(exc).__name__}: {_first_line(exc)}")
+
+
+def translate(exc: Exception) -> Exception:
+    """The error a legacy unit of work raises for ``exc`` (``units.SyncUnits``' hook)."""
+    if isinstance(exc, psycopg2.Error):
+        return translate_error(exc)
+    if isinstance(exc, UnitFailed) and not isinstance(exc, TransactionAborted):
+        return TransactionAborted(str(exc))
+    if isinstance(exc, UnitAlreadyOpen) and not isinstance(exc, UnitOfWorkAlreadyOpen):
+        return UnitOfWorkAlreadyOpen("a unit of work is already open on this layer in this context")
+    return exc
 
 
 def _integrity_message(exc: psycopg2.Error) -> str:

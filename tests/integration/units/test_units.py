@@ -8,10 +8,12 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import asyncpg
 import psycopg2
 import pytest
 
 from units import AsyncUnits, Session, SyncUnits, UnitAlreadyOpen, UnitFailed
+from units.aio import DRIVER_ERRORS, connection_lost
 
 pytestmark = pytest.mark.integration
 
@@ -75,6 +77,31 @@ def execute_one(url: str, sql: str, params: Any) -> Any:
             return cur.fetchone()[0]
     finally:
         conn.close()
+
+
+async def cut_mid_statement(units: AsyncUnits) -> list[int]:
+    """Cancel a unit of work during its ``pg_sleep``; the server pid of its connection."""
+    used: list[int] = []
+    sleeping = asyncio.Event()
+
+    async def slow(conn: Any) -> tuple[None, list[object]]:
+        used.append(conn.get_server_pid())
+        await conn.execute("INSERT INTO unit_notes VALUES ('cut short')")
+        sleeping.set()
+        await conn.execute("SELECT pg_sleep(10)")
+        return None, []
+
+    async def in_unit() -> None:
+        async with units.transaction():
+            await units.run(slow)
+
+    task = asyncio.create_task(in_unit())
+    await asyncio.wait_for(sleeping.wait(), 10)
+    await asyncio.sleep(0.1)  # the sleep is under way on the server
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    return used
 
 
 @pytest.fixture
@@ -153,6 +180,93 @@ class TestSyncUnits:
         assert notes(table) == ["kept"]
 
 
+class _CountingSource:
+    """A connection source of our own: one connection, handed out and taken back."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = psycopg2.connect(url)
+        self.acquired = self.released = 0
+
+    def acquire(self) -> Any:
+        self.acquired += 1
+        return self.conn
+
+    def release(self, conn: Any) -> None:
+        assert conn is self.conn
+        self.released += 1
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+class NoteTaken(Exception):
+    """The team's own error for a duplicate note."""
+
+
+class Aborted(Exception):
+    """The team's own error for a failed unit of work."""
+
+
+def team_errors(exc: Exception) -> Exception:
+    if isinstance(exc, psycopg2.errors.UniqueViolation):
+        return NoteTaken("that note is taken")
+    if isinstance(exc, UnitFailed):
+        return Aborted(str(exc))
+    return exc
+
+
+class NoteSession(Session):
+    __slots__ = ()
+
+    def count(self) -> int:
+        row = self.one("SELECT count(*) AS n FROM unit_notes")
+        assert row is not None
+        return int(row["n"])
+
+
+class TestSyncUnitsHooks:
+    """A pool of the team's own, its exception tree, and its own ``Session``."""
+
+    def test_connections_come_from_the_source_and_go_back_to_it(self, table: str) -> None:
+        source = _CountingSource(table)
+        units = SyncUnits(source=source)
+        units.run(add("alone"))
+        with units.transaction() as unit:
+            units.run(add("joined"))
+            unit.commit()
+        assert (source.acquired, source.released) == (2, 2)
+        assert notes(table) == ["alone", "joined"]
+        units.close()
+        assert source.conn.closed
+
+    def test_connect_and_source_are_one_or_the_other(self, table: str) -> None:
+        with pytest.raises(ValueError, match="not both"):
+            SyncUnits(lambda: psycopg2.connect(table), source=_CountingSource(table))
+        with pytest.raises(ValueError, match="connect or source"):
+            SyncUnits()
+
+    def test_translate_maps_driver_and_unit_errors(self, table: str) -> None:
+        units = SyncUnits(lambda: psycopg2.connect(table), translate=team_errors)
+        with units.transaction() as unit:
+            units.run(add("first"))
+            with pytest.raises(NoteTaken) as raised:
+                units.run(add("first"))
+            assert isinstance(raised.value.__cause__, psycopg2.errors.UniqueViolation)
+            assert unit.failed
+            with pytest.raises(Aborted, match="roll it back"):
+                units.run(add("second"))
+            with pytest.raises(Aborted, match="nothing was committed"):
+                unit.commit()
+        assert notes(table) == []
+        units.close()
+
+    def test_each_call_gets_the_session_class_given(self, table: str) -> None:
+        units = SyncUnits(lambda: psycopg2.connect(table), session=NoteSession)
+        units.run(add("one"))
+        assert units.run(lambda session: session.count()) == 1  # type: ignore[attr-defined]
+        units.close()
+
+
 class TestAsyncUnits:
     """asyncpg: the same, plus a pool per loop and a connection a cancelled task leaves."""
 
@@ -197,26 +311,7 @@ class TestAsyncUnits:
         self, async_units: Any, table: str
     ) -> None:
         units, _ = async_units
-        used: list[int] = []
-        sleeping = asyncio.Event()
-
-        async def slow(conn: Any) -> tuple[None, list[object]]:
-            used.append(conn.get_server_pid())
-            await conn.execute("INSERT INTO unit_notes VALUES ('cut short')")
-            sleeping.set()
-            await conn.execute("SELECT pg_sleep(10)")
-            return None, []
-
-        async def in_unit() -> None:
-            async with units.transaction():
-                await units.run(slow)
-
-        task = asyncio.create_task(in_unit())
-        await asyncio.wait_for(sleeping.wait(), 10)
-        await asyncio.sleep(0.1)  # the sleep is under way on the server
-        task.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await task
+        used = await cut_mid_statement(units)
         assert await backend_gone(table, used[0])
         assert notes(table) == []
         await units.run(add_async("after"))  # the pool still serves
@@ -239,3 +334,121 @@ class TestAsyncUnits:
         assert there is not here
         assert notes(table) == ["other loop"]
         assert await units.pool() is here
+
+
+class _Health:
+    """Counts what ``AsyncUnits`` tells its health."""
+
+    def __init__(self) -> None:
+        self.failures: list[BaseException] = []
+        self.successes = 0
+
+    def failed(self, error: BaseException) -> None:
+        self.failures.append(error)
+
+    def succeeded(self) -> None:
+        self.successes += 1
+
+
+def team_errors_async(exc: Exception) -> Exception:
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return NoteTaken("that note is taken")
+    if isinstance(exc, UnitFailed):
+        return Aborted(str(exc))
+    return exc
+
+
+class TestAsyncUnitsHooks:
+    """Its exception tree, its health, its pool options, a publisher per unit, closing."""
+
+    async def test_translate_maps_driver_and_unit_errors(self, table: str) -> None:
+        units = AsyncUnits(table, translate=team_errors_async, pool_size=2)
+        try:
+            async with units.transaction() as unit:
+                await units.run(add_async("first"))
+                with pytest.raises(NoteTaken) as raised:
+                    await units.run(add_async("first"))
+                assert isinstance(raised.value.__cause__, asyncpg.UniqueViolationError)
+                assert unit.failed
+                with pytest.raises(Aborted, match="roll it back"):
+                    await units.run(add_async("second"))
+                with pytest.raises(Aborted, match="nothing was committed"):
+                    await unit.commit()
+            assert notes(table) == []
+        finally:
+            await units.close()
+
+    async def test_a_lost_connection_is_told_to_health_and_replaced(self, table: str) -> None:
+        health = _Health()
+        units = AsyncUnits(table, health=health, pool_size=2)
+        try:
+            async with units.transaction() as unit:
+                pid = await unit.read(lambda conn: conn.fetchval("SELECT pg_backend_pid()"))
+                execute_one(table, "SELECT pg_terminate_backend(%s)", (pid,))
+                assert await backend_gone(table, pid)
+                with pytest.raises(DRIVER_ERRORS):
+                    await unit.read(lambda conn: conn.fetchval("SELECT 1"))
+            assert health.failures and connection_lost(health.failures[0])
+            await units.run(add_async("after"))  # a fresh connection serves
+            assert notes(table) == ["after"]
+        finally:
+            await units.close()
+
+    async def test_pool_options_reach_the_pool(self, table: str) -> None:
+        options = {"min_size": 0, "server_settings": {"application_name": "units-test"}}
+        units = AsyncUnits(table, pool_options=options, pool_size=2)
+        try:
+            async with units.transaction() as unit:
+                name = await unit.read(lambda conn: conn.fetchval("SHOW application_name"))
+            assert name == "units-test"
+        finally:
+            await units.close()
+
+    async def test_a_unit_publishes_to_the_publisher_it_was_given(
+        self, async_units: Any, table: str
+    ) -> None:
+        units, published = async_units
+        mine: list[object] = []
+        async with units.transaction(publish=mine.extend) as unit:
+            await units.run(add_async("mine"))
+            await unit.commit()
+        assert mine == ["added mine"] and published == []
+
+    async def test_kept_cut_connections_are_rolled_back_not_terminated(self, table: str) -> None:
+        units = AsyncUnits(table, keep_cut_connections=True, pool_size=1)
+        try:
+            used = await cut_mid_statement(units)
+            async with units.transaction() as unit:
+                again = await unit.read(lambda conn: conn.fetchval("SELECT pg_backend_pid()"))
+            assert again == used[0]  # the one connection was kept, rolled back
+            assert notes(table) == []
+        finally:
+            await units.close()
+
+    async def test_close_every_loop_and_not_final(self, table: str) -> None:
+        units = AsyncUnits(table, pool_size=2)
+        here = await units.pool()
+        stop = threading.Event()
+        ready = threading.Event()
+
+        def other_loop() -> None:
+            async def run() -> None:
+                await units.pool()
+                ready.set()
+                await asyncio.to_thread(stop.wait, 30)  # this loop keeps running meanwhile
+
+            asyncio.run(run())
+
+        worker = threading.Thread(target=other_loop)
+        worker.start()
+        try:
+            assert await asyncio.to_thread(ready.wait, 10)
+            assert len(units.pools) == 2
+            await units.close(every_loop=True, final=False)
+            assert units.pools == {} and here.is_closing()
+            await units.run(add_async("reopened"))  # not final: a new pool serves
+            assert notes(table) == ["reopened"]
+        finally:
+            stop.set()
+            await asyncio.to_thread(worker.join)
+            await units.close()
