@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Iterator
 
@@ -80,6 +81,19 @@ def database_url() -> Iterator[str]:
         yield url
     finally:
         drop_database(url)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def settled_heap() -> None:
+    """Each module starts with what earlier modules left alive moved out of the collector's way.
+
+    One process runs the whole suite, and its heap grows with every module; a full
+    collection of that heap can pause every thread for a few hundred ms, long enough to land
+    inside a test's timed section. Collecting here, then freezing what survived, keeps later
+    collections to what the module itself allocates.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture(autouse=True)

@@ -60,9 +60,10 @@ def ops_writes(app: Any) -> list[tuple[str, str]]:
     return found
 
 
-#: The guard's record for replay: every second it writes the calls it judged before then, so
-#: its rows grow on their own while the refused requests are sent (they make no call).
-RECORDED_ON_THEIR_OWN = ("guard_calls", "guard_looks")
+#: Written in the background for calls made before the refused requests (which make none):
+#: the guard's record for replay, every second, and calibration's A/A and A/B counts, at each
+#: of its judgements.
+RECORDED_ON_THEIR_OWN = ("guard_calls", "guard_looks", "shadow_calibration")
 
 
 async def snapshot(url: str) -> dict[str, int]:
