@@ -134,6 +134,11 @@ class TestRegressionsRollBack:
                     return bool(await guard_entries(system, started))
 
                 await until(audited, 5.0)
+
+                async def logged() -> bool:  # the guard logs once the audit row is written
+                    return any(e["event"].startswith("guard.") for e in logs)
+
+                await until(logged, 5.0)
             [entry] = await guard_entries(system, started)
             MEASURED.append(f"guard {name}: rolled back after {took:.2f} s (budget {budget:g} s)")
             assert (entry.previous_mode, entry.mode, entry.extra["dry_run"]) == (
