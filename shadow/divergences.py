@@ -68,6 +68,10 @@ class Divergences:
         judged = await self.noise.judge()
         if self._engine is not None:
             self._engine.noise = judged
+            self._engine.noise_paths = self.noise.noise_paths
+            self._engine.real_paths = self.noise.real_paths
+            self._engine.judged = True
+            self._engine.overruled = self.noise.overruled
         return judged
 
     async def groups(
@@ -126,6 +130,7 @@ class Divergences:
         group = await self._set_status(signature, "open", actor, reason)
         if self._engine is not None:
             self._engine.noise = self._engine.noise - {signature}
+            self._engine.overruled = self._engine.overruled | {signature}
         await self._rule_store.expire_for_signature(signature)
         await self.reload_rules()
         return group

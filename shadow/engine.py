@@ -22,7 +22,12 @@ as one outage (``shadow.paths_unavailable``, then ``shadow.paths_recovered`` onc
 side fails so), not as a ``shadow.divergence`` each.
 
 A mismatch whose every path also differed in the same call's own A/A run (``aa_paths``, given
-while the operation warms up) is held until calibration's verdict (:mod:`shadow.held`).
+while the operation warms up) is held until calibration's verdict (:mod:`shadow.held`). So is,
+once calibration has judged, a mismatch of a signature not judged noise yet whose every path
+is judged noise or was seen to differ A/A with no verdict calling it real (``noise_paths``,
+``real_paths``), unless ops overruled its group: the next judgement records it, in a group
+judged ``noise`` in the same pass if its paths are, so it never counts as an open divergence
+meanwhile.
 """
 
 from __future__ import annotations
@@ -139,6 +144,15 @@ class ShadowEngine:
         self.calibration = calibration
         #: Signatures of the groups calibration judged noise: counted as ignored, still recorded.
         self.noise: frozenset[str] = frozenset()
+        #: Per (domain, operation), as of calibration's last judgement: the paths judged noise,
+        #: and those A/A runs saw differ that no verdict calls real yet.
+        self.noise_paths: Mapping[tuple[str, str], frozenset[str]] = {}
+        #: Per (domain, operation): the paths judged real (never held).
+        self.real_paths: Mapping[tuple[str, str], frozenset[str]] = {}
+        #: Whether calibration has judged (and set the two above) at least once.
+        self.judged = False
+        #: Signatures of groups ops reopened from ``noise``: calibration leaves them alone.
+        self.overruled: frozenset[str] = frozenset()
         #: Mismatches held until calibration has judged their paths (``shadow.held``).
         self.held = HeldDivergences()
         #: Per operation with an A/A run in this process: the paths any of them differed at.
@@ -227,21 +241,43 @@ class ShadowEngine:
         inputs: Mapping[str, Any] | None,
         captured: Any,
     ) -> bool:
-        """Hold ``result`` (warming up) if every path it differs at differed A/A too.
+        """Hold ``result`` if every path it differs at is noise, judged or likely.
 
-        In its own A/A run (``aa_paths``), or, when it had none (``WARMING``: no free slot,
-        preempted), in the A/A runs of the operation before it in this process; with none
-        before it either, nothing is known yet and it is held too.
+        Once calibration has judged: each path is judged noise, or A/A saw it differ and no
+        verdict calls it real, and the group is neither judged noise yet nor overruled. While
+        the operation warms up: each path differed A/A too, in the call's own A/A run
+        (``aa_paths``), or, when it had none (``WARMING``: no free slot, preempted), in the
+        A/A runs of the operation before it in this process; with none before it either,
+        nothing is known yet and it is held too.
         """
-        if aa_paths is None or not result.mismatched or not result.diff_paths:
+        if not result.mismatched or not result.diff_paths:
             return False
         paths = set(normalise_paths(result.diff_paths))
+        if self._judged_noise(result, paths):
+            return self._held(result, inputs, captured)
+        if aa_paths is None:
+            return False
         if aa_paths is WARMING:
             seen = self._aa_differed.get((result.domain, result.operation))
             if seen is not None and not paths <= seen:
                 return False
         elif not paths <= set(normalise_paths(aa_paths)):
             return False
+        return self._held(result, inputs, captured)
+
+    def _judged_noise(self, result: Result, paths: set[str]) -> bool:
+        """Once calibration has judged: is every path judged noise, or seen to differ A/A (in
+        the store or in this process since) without a verdict calling it real?"""
+        if not self.judged:
+            return False
+        key = (result.domain, result.operation)
+        seen = self._aa_differed.get(key, set()) - self.real_paths.get(key, frozenset())
+        if not paths <= self.noise_paths.get(key, frozenset()) | seen:
+            return False
+        found = _signature_of(result)
+        return found not in self.noise and found not in self.overruled
+
+    def _held(self, result: Result, inputs: Mapping[str, Any] | None, captured: Any) -> bool:
         try:
             return self.held.hold(self.divergence(result, inputs or {}, captured))
         except Exception as exc:

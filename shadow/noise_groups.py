@@ -6,8 +6,11 @@ differing paths are all noise gets status ``noise`` (by ``calibration``), with i
 a ``noise`` group with a path that no longer is goes back to ``open``; an ``open`` group keeps
 the evidence too (``inconclusive`` or ``real``). A group ops reopened from ``noise`` is
 overruled and left alone. The engine is told which groups are noise, so their divergences are
-still recorded but count against neither readiness nor the guard. :meth:`settled` says which
-of the mismatches the engine holds (``shadow.held``) have their verdict, to be recorded.
+still recorded but count against neither readiness nor the guard, and which paths are noise
+(or seen to differ A/A with no verdict yet), so a mismatch of a new signature at those paths
+only is held until the next judgement records it, in a group judged noise if they are.
+:meth:`settled` says which of the mismatches the engine holds (``shadow.held``) have their
+verdict, to be recorded.
 
 Paths judged noise that no live ignore rule covers are proposed as ignore rules; accepting one
 adds the rule with the evidence as its reason and the actor as its owner (the audit).
@@ -37,6 +40,8 @@ SELECT_JUDGED = """
 SELECT signature, domain, operation, diff_paths, status FROM divergence_groups
 WHERE status IN ('open', 'noise') AND NOT noise_overruled
 """
+
+SELECT_OVERRULED = "SELECT signature FROM divergence_groups WHERE noise_overruled"
 
 UPDATE_JUDGED = """
 UPDATE divergence_groups g SET
@@ -83,6 +88,13 @@ class NoiseJudge:
         self.noise_by_domain: dict[str, int] = {}
         #: After :meth:`judge`: the A/A runs stored per (domain, operation).
         self.aa_calls: dict[tuple[str, str], int] = {}
+        #: After :meth:`judge`: per (domain, operation), the paths judged noise, and those the
+        #: A/A runs saw differ that no verdict calls real yet (likely noise).
+        self.noise_paths: dict[tuple[str, str], frozenset[str]] = {}
+        #: After :meth:`judge`: per (domain, operation), the paths judged real.
+        self.real_paths: dict[tuple[str, str], frozenset[str]] = {}
+        #: After :meth:`judge`: the groups ops reopened from ``noise`` (calibration's hands off).
+        self.overruled: frozenset[str] = frozenset()
 
     def aa_runs(self, domain: str, operation: str) -> int:
         """The A/A runs of ``operation`` stored when it was last judged (0 before)."""
@@ -103,6 +115,9 @@ class NoiseJudge:
         await self.counts.flush()
         stored = await self.counts.load()
         self.aa_calls = {key: paths.get(CALLS, (0, 0))[0] for key, paths in stored.items()}
+        self.noise_paths, self.real_paths = self._paths(stored)
+        overruled = await self._pool.fetch(SELECT_OVERRULED)
+        self.overruled = frozenset(row["signature"] for row in overruled)
         rows = await self._pool.fetch(SELECT_JUDGED)
         decided = [self._decide(row, stored.get((row["domain"], row["operation"]), {}))
                    for row in rows]  # fmt: skip
@@ -168,6 +183,22 @@ class NoiseJudge:
             f"{domain}.{operation} {wanted} is not a proposal: calibration does not judge it"
             " noise now, or a rule already covers it (see `dualpath divergences noise`)"
         )
+
+    def _paths(
+        self, stored: Mapping[tuple[str, str], dict[str, tuple[int, int]]]
+    ) -> tuple[dict[tuple[str, str], frozenset[str]], dict[tuple[str, str], frozenset[str]]]:
+        noise: dict[tuple[str, str], frozenset[str]] = {}
+        real: dict[tuple[str, str], frozenset[str]] = {}
+        for (domain, operation), paths in stored.items():
+            verdicts = [self._verdict(domain, operation, p, paths) for p in paths if p != CALLS]
+            likely = {v.path for v in verdicts if v.status == "noise"
+                      or (v.status == "inconclusive" and v.aa_diffs > 0)}  # fmt: skip
+            if likely:
+                noise[(domain, operation)] = frozenset(likely)
+            judged_real = {v.path for v in verdicts if v.status == "real"}
+            if judged_real:
+                real[(domain, operation)] = frozenset(judged_real)
+        return noise, real
 
     def _verdict(
         self, domain: str, operation: str, path: str, paths: dict[str, tuple[int, int]]

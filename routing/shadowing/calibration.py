@@ -13,10 +13,12 @@ not calibrated (the argument's state after the primary is not the state before i
 The share is ``CalibrationConfig.percent`` (``DUALPATH_CALIBRATION_PERCENT``), per domain
 ``domains`` (``DUALPATH_CALIBRATION_DOMAINS``). An operation with fewer A/A runs than
 ``warmup`` (``DUALPATH_CALIBRATION_WARMUP``) is warming up: every shadowed call of it is
-calibrated, so a fresh start reaches a noise verdict within a few dozen calls. The runs are
-counted here and, through ``known``, in the store (every process's, flushed), whichever is
-more. A domain at 0 % is not calibrated at all, warm-up included; ``warmup`` 0 turns the
-warm-up off.
+calibrated, so a fresh start reaches a noise verdict within a few dozen calls. With a judge
+to tell it (``known``: the runs in the store, every process's, as of the last judgement), the
+warm-up ends only once a judgement has seen ``warmup`` runs: when it ends, calibration's
+verdicts are made, and a mismatch at a path judged noise is held for its group's judgement
+(``shadow.engine``) rather than counted. Without one, the runs counted here decide. A domain at
+0 % is not calibrated at all, warm-up included; ``warmup`` 0 turns the warm-up off.
 """
 
 from __future__ import annotations
@@ -80,8 +82,9 @@ class Calibration:
         self.calibrated = 0
         #: The A/A runs compared in this process, per (domain, operation).
         self.runs: Counter[tuple[str, str]] = Counter()
-        #: The A/A runs the store knows of, per (domain, operation) (0 when not told).
-        self.known = known or _none_known
+        #: The A/A runs the store knows of, per (domain, operation), as of the last judgement
+        #: (``None``: no judge tells it, the runs counted here decide the warm-up).
+        self.known = known
 
     def sampled(self, operation: Operation) -> bool:
         """Whether this call of ``operation`` is calibrated."""
@@ -94,9 +97,15 @@ class Calibration:
         return self._calibrable(operation) and self._warming(operation)
 
     def runs_of(self, operation: Operation) -> int:
-        """The A/A runs of ``operation`` seen here or in the store, whichever is more."""
+        """The A/A runs of ``operation`` that count for its warm-up.
+
+        Those the store knew of at the last judgement when a judge tells them, else those
+        seen here.
+        """
         key = (operation.domain, operation.name)
-        return max(self.runs[key], self.known(*key))
+        if self.known is None:
+            return self.runs[key]
+        return self.known(*key)
 
     def _warming(self, operation: Operation) -> bool:
         return self.config.warmup > 0 and self.runs_of(operation) < self.config.warmup
@@ -145,10 +154,6 @@ class Calibration:
             mode=mode,
         )
         return found
-
-
-def _none_known(domain: str, operation: str) -> int:
-    return 0
 
 
 async def finished(future: asyncio.Future[Any], timeout_s: float) -> None:

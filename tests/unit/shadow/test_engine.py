@@ -359,6 +359,72 @@ class TestHeldWhileWarmingUp:
         assert result is not None and not result.mismatched
 
 
+class TestHeldOnceJudged:
+    """After the verdicts, a new signature at paths judged noise only is held for its group's
+    judgement; one with another path, or of a group ops overruled, is recorded and counted."""
+
+    KEY = ("players", "get_player")
+
+    @pytest.fixture
+    def env(self) -> Env:
+        judged = make_env()
+        judged.engine.judged = True
+        return judged
+
+    def test_a_new_signature_at_noise_paths_is_held_not_counted(self, env: Env) -> None:
+        seen: list[Any] = []
+        env.engine.add_listener(seen.append)
+        env.engine.noise_paths = {self.KEY: frozenset({"root['at']", "root['seen']"})}
+        result = env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        assert result is not None and result.comparison.ignored and not seen[0].mismatched
+        assert env.sink.recorded == [] and outcome(env, RESULT_MISMATCH) == 0
+        [(signature, held)] = env.engine.held.waiting().items()
+        assert held.diff_paths == ("root['at']",)
+        # once its group is judged noise, its divergences are recorded and counted as ignored
+        env.engine.noise = frozenset({signature})
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 3}), mode="shadow")
+        assert [d.signature for d in env.sink.recorded] == [signature]
+        assert outcome(env, RESULT_MISMATCH) == 0
+        assert env.engine.held.waiting()[signature].count == 1
+
+    def test_a_path_not_judged_noise_is_recorded_and_counted(self, env: Env) -> None:
+        env.engine.noise_paths = {self.KEY: frozenset({"root['at']"})}
+        env.engine.observe(Op(), legacy({"at": 1, "hp": 1}), async_({"at": 2, "hp": 2}),
+                           mode="shadow")  # fmt: skip
+        assert len(env.sink.recorded) == 1 and env.engine.held.waiting() == {}
+        assert outcome(env, RESULT_MISMATCH) == 1
+
+    def test_judged_for_another_operation_only_is_recorded(self, env: Env) -> None:
+        env.engine.noise_paths = {("players", "save_player"): frozenset({"root['at']"})}
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        assert len(env.sink.recorded) == 1 and env.engine.held.waiting() == {}
+
+    def test_seen_to_differ_aa_without_a_verdict_is_held_unless_judged_real(self, env: Env) -> None:
+        env.engine.calibrate(Op(), legacy({"at": 1, "hp": 1}), legacy({"at": 2, "hp": 2}),
+                             mode="shadow")  # fmt: skip
+        env.engine.real_paths = {self.KEY: frozenset({"root['hp']"})}
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        assert env.sink.recorded == [] and len(env.engine.held.waiting()) == 1
+        env.engine.observe(Op(), legacy({"hp": 1}), async_({"hp": 2}), mode="shadow")
+        assert [d.diff_paths for d in env.sink.recorded] == [("root['hp']",)]
+
+    def test_before_any_judgement_nothing_is_held_this_way(self) -> None:
+        env = make_env()
+        env.engine.calibrate(Op(), legacy({"at": 1}), legacy({"at": 2}), mode="shadow")
+        env.engine.noise_paths = {self.KEY: frozenset({"root['at']"})}
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        assert len(env.sink.recorded) == 1 and env.engine.held.waiting() == {}
+
+    def test_a_group_ops_overruled_counts_again(self, env: Env) -> None:
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 2}), mode="shadow")
+        [first] = env.sink.recorded
+        env.engine.noise_paths = {self.KEY: frozenset({"root['at']"})}
+        env.engine.overruled = frozenset({first.signature})
+        env.engine.observe(Op(), legacy({"at": 1}), async_({"at": 3}), mode="shadow")
+        assert len(env.sink.recorded) == 2 and outcome(env, RESULT_MISMATCH) == 2
+        assert env.engine.held.waiting() == {}
+
+
 class TestHeldDivergences:
     """Holding is bounded, and a release records the count with the kept exemplars."""
 

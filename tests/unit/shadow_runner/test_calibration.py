@@ -72,10 +72,11 @@ class TestWarmUp:
     """An operation with fewer A/A runs than the warm-up is calibrated on every call."""
 
     @staticmethod
-    def warming(percent: float, warmup: int, known: int = 0) -> Calibration:
+    def warming(percent: float, warmup: int, known: int | None = None) -> Calibration:
         judge = Judge(CountingEngine(), 1.0)
         config = CalibrationConfig(percent, {}, warmup)
-        return Calibration(config, judge, draw=lambda: 0.99, known=lambda d, o: known)
+        told = None if known is None else (lambda d, o: known)
+        return Calibration(config, judge, draw=lambda: 0.99, known=told)
 
     def test_every_call_until_the_warm_up_is_done(self) -> None:
         calibration = self.warming(1.0, 3)
@@ -84,9 +85,11 @@ class TestWarmUp:
         assert not calibration.warming(WRITE) and not calibration.sampled(WRITE)
         assert calibration.warming(READ)  # per operation
 
-    def test_runs_the_store_knows_of_count(self) -> None:
+    def test_with_a_judge_it_ends_at_the_judgement_that_saw_the_runs(self) -> None:
+        calibration = self.warming(1.0, 3, known=2)
+        calibration.runs[("health", "damage_player")] = 5  # run here, not judged yet
+        assert calibration.warming(WRITE) and calibration.runs_of(WRITE) == 2
         assert not self.warming(1.0, 3, known=3).warming(WRITE)
-        assert self.warming(1.0, 3, known=2).runs_of(WRITE) == 2
 
     def test_off_at_zero_warm_up_at_zero_percent_and_for_mutating_reads(self) -> None:
         assert not self.warming(1.0, 0).warming(WRITE)
