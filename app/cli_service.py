@@ -180,6 +180,7 @@ async def _traffic(settings: Settings, run: TrafficRun, as_json: bool) -> None:
 
     async with open_system(settings) as system:
         before = await _divergence_total(system)
+        noise_before = await _divergence_total(system, noise=True)
         comparisons = ComparisonLog()
         system.shadow.engine.add_listener(comparisons)
         skipped = Counter(_skipped(system))
@@ -195,6 +196,7 @@ async def _traffic(settings: Settings, run: TrafficRun, as_json: bool) -> None:
         if before is not None and after is not None:
             report.divergences = after - before
         extra = {
+            "noise_divergences": await _divergence_total(system, noise=True) - noise_before,
             "concurrency": run.concurrency,
             "comparisons": comparisons.rows(),
             "shadow_skipped": dict(Counter(_skipped(system)) - skipped),
@@ -270,13 +272,17 @@ def _skipped(system: System) -> Counter[str]:
     return Counter(system.shadow_runner.skipped)
 
 
-async def _divergence_total(system: System) -> int:
-    """The sum of all divergence group counts, after every comparison and the store's flush."""
+async def _divergence_total(system: System, noise: bool = False) -> int:
+    """The sum of the divergence group counts, after every comparison and the store's flush.
+
+    Of the groups calibration judged noise with ``noise``, else of every other group.
+    """
     from app.service.divergence_access import fetch_groups
 
     await system.shadow_runner.drain()  # comparisons still running record theirs first
     await system.divergences.flush()
-    return sum(g.count for g in await fetch_groups(system.divergences))
+    groups = await fetch_groups(system.divergences)
+    return sum(g.count for g in groups if (g.status == "noise") == noise)
 
 
 def _print_report(report: TrafficReport) -> None:

@@ -4,8 +4,9 @@ Each method of ``persistence.api.AsyncPersistence`` (and of its ``SyncPersistenc
 one :func:`declare` row below: its domain, whether it reads or writes, the argument that holds
 its entity key, its legacy name when it differs, and what the shadow runner needs to compare
 it: the read that returns what a write touched (``readback``) and the rows that stands for
-(``rows``), further rows the write touches (``touches``), the columns the database clock
-stamps (``clock``), and whether the call updates the object it was given (``mutates``).
+(``rows``), further rows the write touches (``touches``), and whether the call updates the
+object it was given (``mutates``). None lists the columns the database clock stamps (``clock``,
+a row's ``volatile``): calibration finds them.
 Everything else (the registry, ``LEGACY_NAMES``, what the shadow runner captures) is derived
 from these rows. ``docs/adding-an-operation.md`` walks through adding one.
 
@@ -64,33 +65,24 @@ DOMAIN_ENTITY_KINDS: dict[str, tuple[str, ...]] = {
     "item": ("item", "container"),
 }
 
-# The columns the database clock stamps (``now()``). A/A calibration finds each of them by
-# itself, and with its warm-up a fresh start without them counts none of their mismatches
-# (tests/integration/shadow_runner/test_noise_derived.py). They stay listed because, once
-# judged, each later divergence of a noise column is still recorded in its noise group, where
-# a listed column is not compared at all (docs/shadowing.md). save_players' last_active is the
-# one calibration cannot see at all: the batch captures no rows, so it is never read back.
-_CLOCK = frozenset({"created_at", "updated_at"})
-_CREATED = frozenset({"created_at"})
-_ADDED = frozenset({"added_at"})
+# No column is listed as stamped by the database clock (``now()``): A/A calibration finds each
+# of them by itself (tests/integration/shadow_runner/test_noise_derived.py, docs/shadowing.md).
 _CONTENTS = ("container_id", "item_instance_id")
 
 #: The rows each entity kind stands for, keyed by the entity key (as text).
-PLAYER = Entity(
-    "player", (RowGroup("players", ("player_id",), "player_id = {key}::uuid", _CREATED),)
-)
+PLAYER = Entity("player", (RowGroup("players", ("player_id",), "player_id = {key}::uuid"),))
 CONTAINER = Entity(
     "container",
     (
-        RowGroup("containers", ("container_id",), "container_id = {key}::uuid", _CLOCK),
-        RowGroup("container_contents", _CONTENTS, "container_id = {key}::uuid", _ADDED),
+        RowGroup("containers", ("container_id",), "container_id = {key}::uuid"),
+        RowGroup("container_contents", _CONTENTS, "container_id = {key}::uuid"),
     ),
 )
 ITEM = Entity(
     "item",
     (
-        RowGroup("item_instances", ("item_instance_id",), "item_instance_id = {key}", _CREATED),
-        RowGroup("container_contents", _CONTENTS, "item_instance_id = {key}", _ADDED),
+        RowGroup("item_instances", ("item_instance_id",), "item_instance_id = {key}"),
+        RowGroup("container_contents", _CONTENTS, "item_instance_id = {key}"),
     ),
 )
 
@@ -117,16 +109,13 @@ DECLARATIONS: tuple[Declaration, ...] = (
             entity="player"),
     declare("player", "get_player_by_name", "read", "name"),
     declare("player", "get_player_by_user_id", "read", "user_id"),
-    # last_active: now() when the object has none
-    declare("player", "save_player", "write", _P, **_ON_PLAYER, mutates=True,
-            clock=frozenset({"last_active"})),
-    declare("player", "save_players", "write", clock=frozenset({"last_active"})),
+    declare("player", "save_player", "write", _P, **_ON_PLAYER, mutates=True),
+    declare("player", "save_players", "write"),
     declare("player", "delete_player", "write", "player_id", **_ON_PLAYER),
     declare("player", "list_players", "read"),
     declare("player", "get_players_in_room", "read", "room_id"),
     declare("player", "get_players_batch", "read"),
-    declare("player", "update_player_last_active", "write", "player_id", **_ON_PLAYER,
-            clock=frozenset({"last_active"})),  # now() when not given
+    declare("player", "update_player_last_active", "write", "player_id", **_ON_PLAYER),
     # reads the room cache and moves the player in memory only; the caller saves
     declare("player", "validate_and_fix_player_room", "read", _P, mutates=True),
     declare("room", "get_room_by_id", "read", "room_id", legacy_name="get_room"),
@@ -140,22 +129,19 @@ DECLARATIONS: tuple[Declaration, ...] = (
     declare("experience", "update_player_xp", "write", "player_id", **_ON_PLAYER),
     declare("experience", "update_player_stat_field", "write", "player_id", **_ON_PLAYER),
     declare("container", "create_container", "write", "container_id", **_ON_CONTAINER,
-            clock=_CLOCK, prepare=_same_new_container_id),
+            prepare=_same_new_container_id),
     declare("container", "get_container", "read", "container_id", entity="container"),
     declare("container", "get_containers_by_room_id", "read", "room_id"),
     declare("container", "get_containers_by_entity_id", "read", "entity_id"),
-    declare("container", "update_container", "write", "container_id", **_ON_CONTAINER,
-            clock=_CLOCK),
+    declare("container", "update_container", "write", "container_id", **_ON_CONTAINER),
     declare("container", "get_decayed_containers", "read"),
     declare("container", "delete_container", "write", "container_id", **_ON_CONTAINER),
     declare("container", "add_item_to_container", "write", "container_id", **_ON_CONTAINER,
-            **_MOVES_ITEM, clock=_CLOCK),
+            **_MOVES_ITEM),
     declare("container", "remove_item_from_container", "write", "container_id",
-            **_ON_CONTAINER, **_MOVES_ITEM, clock=_CLOCK),
-    declare("item", "create_item_instance", "write", "item_instance_id", **_ON_ITEM,
-            clock=_CREATED),
-    declare("item", "ensure_item_instance", "write", "item_instance_id", **_ON_ITEM,
-            clock=_CREATED),
+            **_ON_CONTAINER, **_MOVES_ITEM),
+    declare("item", "create_item_instance", "write", "item_instance_id", **_ON_ITEM),
+    declare("item", "ensure_item_instance", "write", "item_instance_id", **_ON_ITEM),
     declare("item", "get_item_instance", "read", "item_instance_id", entity="item"),
     declare("item", "item_instance_exists", "read", "item_instance_id", entity="item"),
     declare("item", "delete_item_instance", "write", "item_instance_id", **_ON_ITEM),

@@ -73,7 +73,8 @@ def describe(plan: LoadPlan, run: ModeRun) -> str:
     return (
         f"load {run.mode} {plan.players}x{plan.seconds:.0f}s: {s['ops_per_s']:.0f} ops/s, "
         f"p50 {s['p50_ms']:.0f} ms, p99 {s['p99_ms']:.0f} ms, {run.comparisons} comparisons, "
-        f"{s['divergences']} divergences, {sum(s['errors'].values())} errors, "
+        f"{s['divergences']} divergences ({s.get('noise_divergences', 0)} noise), "
+        f"{sum(s['errors'].values())} errors, "
         f"RSS growth {growth * 100 if growth is not None else float('nan'):.1f}%, "
         f"exact {run.exact}, {len(run.problems)} problems"
     )

@@ -23,6 +23,11 @@ from persistence.seed import SeedSummary
 from routing import PersistenceRouter
 from routing.shadowing import RunnerConfig, ShadowRunner
 
+#: The game's tables (migration 0001).
+GAME_TABLES = (
+    "users", "professions", "zones", "rooms", "room_exits", "players", "item_prototypes",
+    "item_instances", "containers", "container_contents",
+)  # fmt: skip
 SHADOW_TABLES = (
     "divergence_exemplars, divergence_groups, shadow_ignore_rules, shadow_rollup_minute,"
     " shadow_calibration"
@@ -78,6 +83,48 @@ async def system(
             yield opened
         finally:
             await set_mode(opened, "legacy")
+
+
+async def stamped_columns(url: str) -> frozenset[str]:
+    """The game's columns the database clock fills (``DEFAULT now()``), read from the schema.
+
+    The oracle the tests hold calibration's findings to: nothing in the declarations lists them.
+    """
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT DISTINCT column_name FROM information_schema.columns"
+            " WHERE table_schema = current_schema() AND column_default = 'now()'"
+            " AND table_name = ANY($1::text[])",
+            list(GAME_TABLES),
+        )
+    finally:
+        await conn.close()
+    return frozenset(row["column_name"] for row in rows)
+
+
+def column_of(path: str) -> str:
+    """The column (the last key) a field path ends at: ``root['a'][0]['b']`` → ``b``."""
+    return path.rsplit("['", 1)[-1].rstrip("']")
+
+
+async def only_noise(system: System) -> list[Any]:
+    """The groups recorded, each of which calibration judged noise at clock columns only.
+
+    A group of any other status, or one with a path calibration did not judge noise, or one at
+    a column the clock does not fill, fails. What a long shadowed run may leave behind without
+    a hand-written list of clock columns (``docs/shadowing.md``).
+    """
+    stamped = await stamped_columns(system.database_url)
+    groups = await system.divergences.groups()
+    for g in groups:
+        assert g.status == "noise" and g.status_by == "calibration", (
+            g.operation, g.kind, g.status, g.diff_paths, g.noise_evidence,
+        )  # fmt: skip
+        assert g.noise_evidence is not None
+        assert all(p["status"] == "noise" for p in g.noise_evidence["paths"]), g.noise_evidence
+        assert {column_of(p) for p in g.diff_paths} <= stamped, (g.operation, g.diff_paths)
+    return groups
 
 
 async def set_mode(system: System, mode: Mode, domains: tuple[str, ...] = DOMAINS) -> None:

@@ -21,7 +21,7 @@ from app.bootstrap import System
 from persistence.events import HPChanged, XPGained
 from persistence.seed import SeedSummary
 from routing.shadowing import CalibrationConfig
-from tests.integration.shadow_runner.conftest import set_mode
+from tests.integration.shadow_runner.conftest import only_noise, set_mode
 
 pytestmark = [pytest.mark.integration, pytest.mark.busy_cpu]
 
@@ -179,16 +179,17 @@ class TestConcurrentMixCalibrated:
     """The hot mix with A/A calibration at 100%: every write still lands once, events once.
 
     Every shadowed call's primary path also runs again as a rolled-back shadow, so the
-    shadows' load doubles: on a busy machine a shadow can then overrun its time and be
-    recorded as a ``shadow_timeout``, which is the only kind of group allowed here. A/A runs
-    are never recorded as divergences.
+    shadows' load doubles. A/A runs are never recorded as divergences; the only groups
+    allowed are the columns the clock fills, each judged noise by calibration (with the
+    system's warm-up, as in production).
     """
 
     @pytest.mark.parametrize("mode", ["shadow", "live"])
     async def test_writes_and_events_once(
         self, system: System, world: SeedSummary, database_url: str, mode: Any
     ) -> None:
-        system.shadow_runner.calibration.config = CalibrationConfig(100.0)
+        warmup = system.settings.calibration_warmup
+        system.shadow_runner.calibration.config = CalibrationConfig(100.0, warmup=warmup)
         ids = list(world.player_ids[:PLAYERS])
         await roomy(database_url, ids)
         players = [await system.router.get_player_by_id(pid) for pid in ids]
@@ -209,4 +210,4 @@ class TestConcurrentMixCalibrated:
             assert after[pid] == (hp - workload.done["damage", pid], xp + workload.done["xp", pid])
         assert events == workload.done
         assert system.shadow_runner.calibration.calibrated > 0
-        assert {g.kind for g in await system.divergences.groups()} <= {"shadow_timeout"}
+        await only_noise(system)
