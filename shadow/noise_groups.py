@@ -111,13 +111,14 @@ class NoiseJudge:
         return found
 
     async def judge(self) -> frozenset[str]:
-        """Judge every open or noise group; the signatures of the groups that are noise."""
+        """Judge every open or noise group; the signatures of the groups that are noise.
+
+        What it tells (the runs, the paths, the overruled groups) is set at the end, at once:
+        a warm-up never ends before the paths it judged are known.
+        """
         await self.counts.flush()
         stored = await self.counts.load()
-        self.aa_calls = {key: paths.get(CALLS, (0, 0))[0] for key, paths in stored.items()}
-        self.noise_paths, self.real_paths = self._paths(stored)
         overruled = await self._pool.fetch(SELECT_OVERRULED)
-        self.overruled = frozenset(row["signature"] for row in overruled)
         rows = await self._pool.fetch(SELECT_JUDGED)
         decided = [self._decide(row, stored.get((row["domain"], row["operation"]), {}))
                    for row in rows]  # fmt: skip
@@ -129,6 +130,9 @@ class NoiseJudge:
             if status == "noise"
         ]
         self.noise_by_domain = dict(Counter(domain for domain, _ in noise))
+        self.noise_paths, self.real_paths = self._paths(stored)
+        self.overruled = frozenset(row["signature"] for row in overruled)
+        self.aa_calls = {key: paths.get(CALLS, (0, 0))[0] for key, paths in stored.items()}
         return frozenset(signature for _, signature in noise)
 
     async def settled(self, held: Mapping[str, Held]) -> set[str]:
