@@ -28,7 +28,7 @@ import copy
 import random
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +36,10 @@ from routing.registry import Operation
 from routing.shadowing.config import ShadowMode
 from routing.shadowing.judge import PRIMARY_PATH, Judge, observation
 from routing.shadowing.sides import Args, Outcome
+from shadow.engine import WARMING
 from shadow.observation import Result
 
-__all__ = ["Calibration", "CalibrationConfig", "finished", "swapped"]
+__all__ = ["Calibration", "CalibrationConfig", "compare_and_calibrate", "finished", "swapped"]
 
 _clock = time.perf_counter
 
@@ -154,6 +155,29 @@ class Calibration:
             mode=mode,
         )
         return found
+
+
+async def compare_and_calibrate(
+    judge: Judge,
+    calibration: Calibration | None,
+    call: tuple[Operation, ShadowMode, Outcome, asyncio.Future[Outcome], float, Mapping[str, Any]],
+    calibrate: Callable[[], Awaitable[tuple[str, ...] | None]],
+) -> None:
+    """Compare one shadowed call (``call``: operation, mode, primary, shadow, start, inputs),
+    then run ``calibrate`` (the A/A run of a sampled call).
+
+    While the operation warms up the A/A run goes first, once the shadow is done, so the
+    comparison knows where the two A/A runs differed (``WARMING`` when there was none).
+    """
+    op, mode, primary, shadow, started, inputs = call
+    if calibration is not None and calibration.warming(op):
+        await finished(shadow, judge.timeout_s - (_clock() - started))
+        aa_paths = await calibrate()
+        found = WARMING if aa_paths is None else aa_paths
+        await judge.compare(op, mode, primary, shadow, started, inputs, found)
+        return
+    await judge.compare(op, mode, primary, shadow, started, inputs)
+    await calibrate()
 
 
 async def finished(future: asyncio.Future[Any], timeout_s: float) -> None:

@@ -22,7 +22,7 @@ from routing.dispatch import Route
 from routing.registry import Operation
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
-from routing.shadowing.calibration import Calibration, finished
+from routing.shadowing.calibration import Calibration, compare_and_calibrate
 from routing.shadowing.config import ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_READ, ReadPlan
@@ -39,7 +39,6 @@ from routing.shadowing.sides import (
     timed_async,
     timed_legacy,
 )
-from shadow.engine import WARMING
 
 __all__ = ["Reads"]
 
@@ -115,22 +114,10 @@ class Reads:
         args = shadow_arguments(op, args)
         shadow = self._start_shadow(route, args, mode, unraced)
         shadow = self._with_shadow_arguments(op, shadow, args[0])
-        if self._calibration is not None and self._calibration.warming(op):
-            # warming up: the A/A run first, so the comparison knows where it differed
-            await finished(shadow, self._judge.timeout_s - (_clock() - started))
-            aa_paths = await self._calibrate(route, mode, primary, inputs, unraced)
-            await self._judge.compare(
-                op,
-                mode,
-                primary,
-                shadow,
-                started,
-                inputs,
-                WARMING if aa_paths is None else aa_paths,
-            )
-            return
-        await self._judge.compare(op, mode, primary, shadow, started, inputs)
-        await self._calibrate(route, mode, primary, inputs, unraced)
+        await compare_and_calibrate(
+            self._judge, self._calibration, (op, mode, primary, shadow, started, inputs),
+            lambda: self._calibrate(route, mode, primary, inputs, unraced),
+        )  # fmt: skip
 
     async def _calibrate(
         self,

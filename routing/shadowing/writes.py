@@ -24,7 +24,7 @@ from typing import Any
 from routing.dispatch import Dispatch, Route, SyncDispatch
 from routing.shadowing.admission import Admission
 from routing.shadowing.background import Background
-from routing.shadowing.calibration import Calibration, finished
+from routing.shadowing.calibration import Calibration, compare_and_calibrate
 from routing.shadowing.config import RunnerConfig, ShadowMode, Skip
 from routing.shadowing.judge import Judge, snapshot
 from routing.shadowing.plans import NO_PLAN, WritePlan
@@ -48,7 +48,6 @@ from routing.shadowing.transactions import (
     shadow_write_async,
     shadow_write_legacy,
 )
-from shadow.engine import WARMING
 
 __all__ = ["WriteCall", "Writes"]
 
@@ -196,22 +195,10 @@ class Writes:
         shadow = self._start_shadow(call, primary, mode)
         shadow.add_done_callback(self._admission.slots.give_back)
         op = call.route.operation
-        if self._calibration is not None and self._calibration.warming(op):
-            # warming up: the A/A run first, so the comparison knows where it differed
-            await finished(shadow, self._judge.timeout_s - (_clock() - started))
-            aa_paths = await self._calibrate(call, primary, mode)
-            await self._judge.compare(
-                op,
-                mode,
-                primary,
-                shadow,
-                started,
-                call.inputs,
-                WARMING if aa_paths is None else aa_paths,
-            )
-            return
-        await self._judge.compare(op, mode, primary, shadow, started, call.inputs)
-        await self._calibrate(call, primary, mode)
+        await compare_and_calibrate(
+            self._judge, self._calibration, (op, mode, primary, shadow, started, call.inputs),
+            lambda: self._calibrate(call, primary, mode),
+        )  # fmt: skip
 
     async def _calibrate(
         self, call: WriteCall, primary: Outcome, mode: ShadowMode
