@@ -66,8 +66,8 @@ def calibrated(
 
 async def measure(url: str, seconds: float) -> list[dict[str, Any]]:
     """Each calibration share against none; rows for the report."""
+    ids = player_ids(url)  # migrates and seeds an empty database first
     prepare(url)
-    ids = player_ids(url)
     paths = Paths(url)
     await paths.start()
     try:
