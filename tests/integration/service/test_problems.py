@@ -105,6 +105,35 @@ class TestFreeText:
         body = problem(await method(path, content=raw.encode(), headers=headers), 422)
         assert where in locations(body)
 
+    @pytest.mark.parametrize(
+        ("method", "path", "params", "raw", "where"),
+        [
+            ("get", "/api/divergences", {"domain": "pla\x00yer"}, None, ["query", "domain"]),
+            ("get", "/api/divergences", {"kind": "\x00"}, None, ["query", "kind"]),
+            ("get", "/api/divergences/ab%00cd", None, None, ["path", "signature"]),
+            ("get", "/api/players/by-name/a%00b", None, None, ["path", "name"]),
+            ("put", "/api/flags/profession", None, '{"mode": "legacy", "reason": "a\\u0000b"}',
+             ["body", "reason"]),
+        ],
+    )  # fmt: skip
+    async def test_nul_character(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        path: str,
+        params: dict[str, str] | None,
+        raw: str | None,
+        where: list[Any],
+    ) -> None:
+        """PostgreSQL cannot store a NUL in text: refused with a 422 before any route runs."""
+        before = (await client.get("/api/flags/history", params={"limit": 1000})).json()
+        headers = {**AUTH, "content-type": "application/json"}
+        content = None if raw is None else raw.encode()
+        answer = await client.request(method, path, params=params, content=content, headers=headers)
+        assert where in locations(problem(answer, 422))
+        after = (await client.get("/api/flags/history", params={"limit": 1000})).json()
+        assert after == before
+
 
 @ON_THE_SERVICE_LOOP
 class TestOpenApiDocument:
