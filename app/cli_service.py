@@ -179,8 +179,7 @@ async def _traffic(settings: Settings, run: TrafficRun, as_json: bool) -> None:
     from app.service.traffic_audit import ComparisonLog, MemorySeries, sample_memory
 
     async with open_system(settings) as system:
-        before = await _divergence_total(system)
-        noise_before = await _divergence_total(system, noise=True)
+        before, noise_before = await _divergence_totals(system)
         comparisons = ComparisonLog()
         system.shadow.engine.add_listener(comparisons)
         skipped = Counter(_skipped(system))
@@ -192,11 +191,10 @@ async def _traffic(settings: Settings, run: TrafficRun, as_json: bool) -> None:
         finally:
             stop.set()
             await sampler
-        after = await _divergence_total(system)
-        if before is not None and after is not None:
-            report.divergences = after - before
+        after, noise_after = await _divergence_totals(system)
+        report.divergences = after - before
         extra = {
-            "noise_divergences": await _divergence_total(system, noise=True) - noise_before,
+            "noise_divergences": noise_after - noise_before,
             "concurrency": run.concurrency,
             "comparisons": comparisons.rows(),
             "shadow_skipped": dict(Counter(_skipped(system)) - skipped),
@@ -272,17 +270,16 @@ def _skipped(system: System) -> Counter[str]:
     return Counter(system.shadow_runner.skipped)
 
 
-async def _divergence_total(system: System, noise: bool = False) -> int:
-    """The sum of the divergence group counts, after every comparison and the store's flush.
-
-    Of the groups calibration judged noise with ``noise``, else of every other group.
-    """
+async def _divergence_totals(system: System) -> tuple[int, int]:
+    """The divergence group counts summed, after every comparison and the store's flush:
+    of the groups not judged noise, and of those calibration judged noise."""
     from app.service.divergence_access import fetch_groups
 
     await system.shadow_runner.drain()  # comparisons still running record theirs first
     await system.divergences.flush()
     groups = await fetch_groups(system.divergences)
-    return sum(g.count for g in groups if (g.status == "noise") == noise)
+    noise = sum(g.count for g in groups if g.status == "noise")
+    return sum(g.count for g in groups) - noise, noise
 
 
 def _print_report(report: TrafficReport) -> None:

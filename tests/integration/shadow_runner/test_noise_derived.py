@@ -10,6 +10,7 @@ warm-up, the same holds through a run that goes on after the verdicts.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -58,27 +59,39 @@ def test_the_declarations_list_no_clock_column() -> None:
     assert _hand_listed() == set()
 
 
-@pytest.fixture
-async def bare_router(system: System) -> AsyncIterator[PersistenceRouter]:
-    declarations = DECLARATIONS
+@contextlib.asynccontextmanager
+async def _router(
+    system: System, async_: Divergent, calibration: CalibrationConfig
+) -> AsyncIterator[PersistenceRouter]:
+    """A router over the MUD's declarations, with its own shadow runner on the system's engine
+    (told the stored A/A runs, as the system's own runner is)."""
     router = PersistenceRouter(
-        build_registry(declarations),
+        build_registry(DECLARATIONS),
         legacy=system.legacy,
-        async_=Divergent(system.async_layer),
+        async_=async_,
         flags=system.flags,
         legacy_threads=4,
     )
     runner = ShadowRunner.for_router(
         # time enough that a busy machine does not turn a shadow into a shadow_timeout
-        router, system.shadow.engine, shadow_writes(declarations),
-        RunnerConfig(shadow_timeout_s=20.0, write_hold_ms=5000),
-        calibration=CalibrationConfig(100.0),
+        router, system.shadow.engine, shadow_writes(DECLARATIONS),
+        RunnerConfig(shadow_timeout_s=20.0, write_hold_ms=5000), calibration=calibration,
     )  # fmt: skip
+    runner.calibration.known = system.shadow.noise.aa_runs
     runner.install(router)
     router.runner = runner  # type: ignore[attr-defined]
-    yield router
-    await runner.drain()
-    await router.close()
+    try:
+        yield router
+    finally:
+        await runner.drain()
+        await router.close()
+
+
+@pytest.fixture
+async def bare_router(system: System) -> AsyncIterator[PersistenceRouter]:
+    """Calibration at 100 %, no warm-up."""
+    async with _router(system, Divergent(system.async_layer), CalibrationConfig(100.0)) as router:
+        yield router
 
 
 async def _round(router: PersistenceRouter, player: Any) -> None:
@@ -169,25 +182,9 @@ def _wrong_lock_state(original: Any) -> Any:
 @pytest.fixture
 async def warming_router(system: System) -> AsyncIterator[PersistenceRouter]:
     """No hand-written list, calibration at its default 1 % with the warm-up, and one bug."""
-    declarations = DECLARATIONS
-    router = PersistenceRouter(
-        build_registry(declarations),
-        legacy=system.legacy,
-        async_=Divergent(system.async_layer, get_container=_wrong_lock_state),
-        flags=system.flags,
-        legacy_threads=4,
-    )
-    runner = ShadowRunner.for_router(
-        router, system.shadow.engine, shadow_writes(declarations),
-        RunnerConfig(shadow_timeout_s=20.0, write_hold_ms=5000),
-        calibration=CalibrationConfig(1.0, warmup=WARMUP),
-    )  # fmt: skip
-    runner.calibration.known = system.shadow.noise.aa_runs
-    runner.install(router)
-    router.runner = runner  # type: ignore[attr-defined]
-    yield router
-    await runner.drain()
-    await router.close()
+    bugged = Divergent(system.async_layer, get_container=_wrong_lock_state)
+    async with _router(system, bugged, CalibrationConfig(1.0, warmup=WARMUP)) as router:
+        yield router
 
 
 async def _stamping_round(router: PersistenceRouter, player: Any) -> None:
