@@ -97,6 +97,12 @@ class TestFollowingUnleash:
             (await http.post(f"{env}/off")).raise_for_status()
         took = await eventually(lambda: flags.mode_for(room, "k", None) == "legacy")
         assert took < FOLLOW_WITHIN
+        # the poller appends the change to the history just after it puts the new flag in
+        # place, on its own thread: give it that moment (1 s at most), then check the actor
+        for _ in range(100):
+            if (await flags.history(room))[0].actor != "ops":
+                break
+            await asyncio.sleep(0.01)
         assert (await flags.history(room))[0].actor == "unleash"
 
 
